@@ -1,0 +1,148 @@
+"""The `faces:` part of settings.yaml, checked before any work starts.
+
+Every `python -m faces.*` command reads settings.yaml from the working
+directory, or the file named by $PHOTOSCRAPE_CONFIG, or `--config PATH`.
+Relative paths in the file are relative to the file's own folder. A bad value
+stops the command with one line naming the key (see `UserError`).
+"""
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad config, missing weights, unreadable references).
+
+    Commands print `error: <message>` on one line and exit with status 2, no traceback.
+    """
+
+
+@dataclass(frozen=True)
+class FacesConfig:
+    config_path: Path            # the settings file that was read
+    data_dir: Path               # photos/, albums.jsonl and faces.sqlite live here
+    detector_backend: str        # any DeepFace backend name
+    model_name: str              # any DeepFace model name
+    min_confidence: float        # detections below this confidence are dropped (0..1)
+    min_face_size: int           # faces narrower or shorter than this (pixels) are dropped
+    align: str                   # "auto": dlib face chips for Dlib, DeepFace's alignment otherwise
+    weights_dir: Path            # DEEPFACE_HOME: weights live in <weights_dir>/.deepface/weights/
+    workers: int                 # index worker processes
+    references: Path | None      # photos of the person to find, one face each
+    negatives: Path | None       # photos of people who are NOT the person
+    output: Path                 # matches.csv, photos/, report.html
+    strategy: str                # "default" (expanding, drift-resistant) or "seed" (the user's method)
+
+    @property
+    def manifest(self) -> Path:
+        return self.data_dir / "albums.jsonl"
+
+    @property
+    def photos_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "faces.sqlite"
+
+
+# key -> (default, kind). Kinds are checked by _value(); paths resolve against the file's folder.
+FACES_KEYS: dict[str, tuple[object, str]] = {
+    "detector_backend": ("dlib", "name"),
+    "model_name": ("Dlib", "name"),
+    "min_confidence": (0.0, "fraction"),
+    "min_face_size": (20, "pixels"),
+    "align": ("auto", "name"),
+    "weights_dir": ("models", "path"),
+    "workers": (0, "count"),          # 0 = one per CPU core
+    "references": ("references", "optional_path"),
+    "negatives": (None, "optional_path"),
+    "output": ("results", "path"),
+    "strategy": ("default", "strategy"),
+}
+STRATEGIES = ("default", "seed")
+
+
+def config_file(explicit: str | os.PathLike | None = None) -> Path:
+    """The settings file to read: --config, else $PHOTOSCRAPE_CONFIG, else ./settings.yaml."""
+    name = explicit or os.environ.get("PHOTOSCRAPE_CONFIG") or "settings.yaml"
+    return Path(name).expanduser().resolve()
+
+
+def read_yaml(path: Path) -> dict:
+    """The settings file as a mapping; a missing or malformed file is a UserError."""
+    if not path.is_file():
+        raise UserError(f"{path}: settings file not found (run from the repository folder, "
+                        f"or set PHOTOSCRAPE_CONFIG / --config)")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(doc, dict):
+        raise UserError(f"{path}: expected a mapping of keys at the top level")
+    return doc
+
+
+def load_config(explicit: str | os.PathLike | None = None, **overrides) -> FacesConfig:
+    """Read and check the `data:` and `faces:` settings.
+
+    `overrides` replace keys of `faces:` (e.g. references=, output= from the
+    command line); override paths are taken relative to the working directory.
+    """
+    path = config_file(explicit)
+    doc = read_yaml(path)
+    base = path.parent
+    faces = doc.get("faces") or {}
+    if not isinstance(faces, dict):
+        raise UserError(f"{path}: faces: expected a mapping of keys")
+    unknown = sorted(set(faces) - set(FACES_KEYS))
+    if unknown:
+        key = unknown[0]
+        hint = difflib.get_close_matches(key, FACES_KEYS, n=1)
+        raise UserError(f"{path}: faces.{key}: unknown key"
+                        + (f" (did you mean faces.{hint[0]}?)" if hint else
+                           f" (known: {', '.join(FACES_KEYS)})"))
+    values = {}
+    for key, (default, kind) in FACES_KEYS.items():
+        if key in overrides and overrides[key] is not None:
+            values[key] = _value(path, key, overrides[key], kind, Path.cwd())
+        else:
+            values[key] = _value(path, key, faces.get(key, default), kind, base)
+    data = doc.get("data", "data")
+    if not isinstance(data, str) or not data.strip():
+        raise UserError(f"{path}: data: expected a folder path, got {data!r}")
+    if not values["workers"]:
+        values["workers"] = os.cpu_count() or 1
+    return FacesConfig(config_path=path, data_dir=(base / data).resolve(), **values)
+
+
+def _value(path: Path, key: str, raw: object, kind: str, base: Path):
+    where = f"{path}: faces.{key}"
+    if kind == "name":
+        if not isinstance(raw, str) or not raw.strip():
+            raise UserError(f"{where}: expected a name, got {raw!r}")
+        return raw.strip()
+    if kind == "strategy":
+        if raw not in STRATEGIES:
+            raise UserError(f"{where}: expected one of {', '.join(STRATEGIES)}, got {raw!r}")
+        return raw
+    if kind == "fraction":
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw <= 1:
+            raise UserError(f"{where}: expected a number from 0 to 1, got {raw!r}")
+        return float(raw)
+    if kind in ("pixels", "count"):
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+            raise UserError(f"{where}: expected a whole number >= 0, got {raw!r}")
+        return raw
+    if kind == "optional_path" and raw is None:
+        return None
+    if not isinstance(raw, (str, os.PathLike)) or not str(raw).strip():
+        raise UserError(f"{where}: expected a folder path, got {raw!r}")
+    return (base / Path(raw).expanduser()).resolve()

@@ -1,0 +1,55 @@
+"""faces.config: defaults, relative paths, one-line errors naming the key."""
+from pathlib import Path
+
+import pytest
+
+from faces.config import UserError, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "conf" / "settings.yaml"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_defaults_and_paths_relative_to_the_file(tmp_path):
+    cfg = load_config(write(tmp_path, "data: store\nfaces:\n  references: me\n"))
+    assert cfg.data_dir == tmp_path / "conf" / "store"
+    assert cfg.manifest == tmp_path / "conf" / "store" / "albums.jsonl"
+    assert cfg.references == tmp_path / "conf" / "me"
+    assert (cfg.detector_backend, cfg.model_name, cfg.strategy) == ("dlib", "Dlib", "default")
+    assert cfg.negatives is None
+    assert cfg.workers >= 1
+
+
+def test_env_variable_names_the_file(tmp_path, monkeypatch):
+    path = write(tmp_path, "faces:\n  detector_backend: mtcnn\n")
+    monkeypatch.setenv("PHOTOSCRAPE_CONFIG", str(path))
+    assert load_config().detector_backend == "mtcnn"
+
+
+def test_overrides_are_relative_to_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(write(tmp_path, "faces: {}\n"), references="refs", output="out")
+    assert cfg.references == tmp_path / "refs"
+    assert cfg.output == tmp_path / "out"
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("faces:\n  min_face_size: big\n", "faces.min_face_size: expected a whole number"),
+    ("faces:\n  min_confidence: 1.5\n", "faces.min_confidence: expected a number from 0 to 1"),
+    ("faces:\n  detector: mtcnn\n", "faces.detector: unknown key (did you mean faces.detector_backend?)"),
+    ("faces:\n  strategy: magic\n", "faces.strategy: expected one of default, seed"),
+    ("faces: [1, 2\n", "not valid YAML"),
+])
+def test_bad_values_name_the_key(tmp_path, text, needle):
+    with pytest.raises(UserError) as err:
+        load_config(write(tmp_path, text))
+    assert needle in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UserError, match="settings file not found"):
+        load_config(tmp_path / "nope.yaml")
