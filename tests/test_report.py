@@ -1,0 +1,272 @@
+"""faces.report: matches.csv, photos/, thumbnails and report.html of one match run."""
+from __future__ import annotations
+
+import csv
+import errno
+import os
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faces import report
+from faces.config import UserError
+from faces.report import CSV_COLUMNS, FaceHit, album_groups, face_thumbnail, thumb_region, write_results
+
+RED, BLUE = (220, 20, 20), (20, 40, 200)
+
+
+def photo(path: Path, size=(200, 150), color=BLUE) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, color).save(path, "JPEG", quality=90)
+    return path.resolve()
+
+
+def hit(path, day=None, score=0.8, iteration=0, url="", box=(40, 30, 60, 60), album=""):
+    return FaceHit(path, url, day, box, score, iteration, album)
+
+
+def read_rows(out: Path) -> list[dict]:
+    with (out / "matches.csv").open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        assert tuple(reader.fieldnames) == CSV_COLUMNS
+        return list(reader)
+
+
+class Page(HTMLParser):
+    """The tags and text of a page, for checking what a browser would see."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def all(self, tag):
+        return [a for t, a in self.tags if t == tag]
+
+
+def test_matches_csv_one_row_per_photo_sorted_by_date_then_path(tmp_path):
+    a = photo(tmp_path / "data" / "b.jpg")
+    b = photo(tmp_path / "data" / "a.jpg")
+    c = photo(tmp_path / "data" / "c.jpg")
+    d = photo(tmp_path / "data" / "d.jpg")
+    found = [
+        hit(a, date(2006, 4, 22), 0.61, 2, "http://site/media/b.jpg", (1, 2, 30, 40)),
+        hit(c, None, 0.5, 1),
+        hit(b, date(2006, 4, 22), 0.9, 0, "http://site/media/a.jpg"),
+        hit(d, date(2003, 2, 3), 0.75, 1, "http://site/media/d.jpg"),
+        hit(a, date(2006, 4, 22), 0.55, 0, "http://site/media/b.jpg"),  # same photo, lower score: dropped
+    ]
+    out = tmp_path / "results"
+    assert write_results(out, found, [], []) == out.resolve() / "report.html"
+    rows = read_rows(out)
+    assert [r["path"] for r in rows] == [str(d), str(b), str(a), str(c)]
+    assert rows[2] == {"path": str(a), "url": "http://site/media/b.jpg", "album_date": "2006-04-22",
+                       "score": "0.6100", "face_box": "1,2,30,40", "iteration": "2"}
+    assert rows[3] == {"path": str(c), "url": "", "album_date": "", "score": "0.5000",
+                       "face_box": "40,30,60,60", "iteration": "1"}
+
+
+def test_face_hit_takes_numpy_values_and_rejects_bad_scores(tmp_path):
+    h = FaceHit(str(tmp_path / "x.jpg"), None, None, np.array([1, 2, 3, 4]), np.float32(0.25), np.int64(3))
+    assert h.box == (1, 2, 3, 4) and type(h.box[0]) is int
+    assert (h.score, h.iteration, h.url, h.path) == (0.25, 3, "", tmp_path / "x.jpg")
+    with pytest.raises(ValueError, match="score"):
+        FaceHit(tmp_path / "x.jpg", "", None, (0, 0, 1, 1), 1.5, 0)
+
+
+def test_photos_are_hard_linked_under_their_names_and_clashes_get_a_number(tmp_path):
+    first = photo(tmp_path / "data" / "2003-02-03 Звонок" / "001.jpg", color=RED)
+    second = photo(tmp_path / "data" / "2005-12-27 Поход" / "001.jpg", color=BLUE)
+    third = photo(tmp_path / "data" / "2005-12-27 Поход" / "001.JPG", color=BLUE)  # clashes on case-insensitive disks
+    out = tmp_path / "results"
+    write_results(out, [hit(second, date(2005, 12, 27)), hit(first, date(2003, 2, 3)),
+                        hit(third, date(2005, 12, 27))], [], [])
+    names = sorted(p.name for p in (out / "photos").iterdir())
+    assert names == ["001 (2).JPG", "001 (3).jpg", "001.jpg"]
+    assert os.path.samefile(out / "photos" / "001.jpg", first)      # the earliest album keeps the plain name
+    assert os.path.samefile(out / "photos" / "001 (2).JPG", third)  # then by path: "001.JPG" < "001.jpg"
+    assert os.path.samefile(out / "photos" / "001 (3).jpg", second)
+
+
+def test_photos_are_copied_when_hard_links_fail(tmp_path, monkeypatch):
+    src = photo(tmp_path / "data" / "x.jpg", color=RED)
+
+    def no_link(a, b):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(report.os, "link", no_link)
+    out = tmp_path / "results"
+    write_results(out, [hit(src)], [], [])
+    copy = out / "photos" / "x.jpg"
+    assert copy.read_bytes() == src.read_bytes()
+    assert not os.path.samefile(copy, src)
+
+
+def test_a_missing_photo_stays_listed_and_the_rest_is_written(tmp_path, caplog):
+    ok = photo(tmp_path / "data" / "ok.jpg")
+    gone = tmp_path / "data" / "gone.jpg"
+    out = tmp_path / "results"
+    page = write_results(out, [hit(ok), hit(gone)], [], []).read_text(encoding="utf-8")
+    assert [r["path"] for r in read_rows(out)] == [str(gone), str(ok)]
+    assert sorted(p.name for p in (out / "photos").iterdir()) == ["ok.jpg"]
+    assert "no preview" in page
+    assert "gone.jpg" in caplog.text
+
+
+def test_a_new_run_leaves_nothing_of_the_previous_one(tmp_path):
+    photos = [photo(tmp_path / "data" / f"{i}.jpg") for i in range(3)]
+    out = tmp_path / "results"
+    write_results(out, [hit(p) for p in photos], [hit(photos[0])], [hit(photos[1], score=0.3)])
+    assert len(list((out / "thumbs").iterdir())) == 5
+    write_results(out, [hit(photos[2])], [], [])
+    assert [p.name for p in (out / "photos").iterdir()] == ["2.jpg"]
+    assert [p.name for p in (out / "thumbs").iterdir()] == ["f00000.jpg"]
+    assert [r["path"] for r in read_rows(out)] == [str(photos[2])]
+    assert sorted(p.name for p in out.iterdir()) == [".faces-results", "matches.csv", "photos",
+                                                      "report.html", "thumbs"]
+
+
+def test_leftovers_of_an_interrupted_run_are_removed(tmp_path):
+    p = photo(tmp_path / "data" / "a.jpg")
+    out = tmp_path / "results"
+    write_results(out, [hit(p)], [], [])
+    (out / ".staging-99999" / "photos").mkdir(parents=True)
+    (out / ".replaced-99999-thumbs").mkdir()
+    write_results(out, [hit(p)], [], [])
+    assert not list(out.glob(".staging-*")) and not list(out.glob(".replaced-*"))
+
+
+def test_a_folder_not_written_by_us_is_not_overwritten(tmp_path):
+    p = photo(tmp_path / "data" / "a.jpg")
+    out = tmp_path / "results"
+    mine = photo(out / "photos" / "holiday.jpg")
+    with pytest.raises(UserError, match="already holds photos not written by faces.match"):
+        write_results(out, [hit(p)], [], [])
+    assert mine.exists()
+
+
+def test_the_output_folder_must_not_hold_the_photos_it_reads(tmp_path):
+    data = tmp_path / "data"
+    p = photo(data / "photos" / "a.jpg")
+    (data / ".faces-results").write_text("")  # even a folder we wrote before
+    with pytest.raises(UserError, match="photos/ holds photos this run reads"):
+        write_results(data, [hit(p)], [], [])
+    assert p.exists()
+
+
+def test_thumb_region_pads_the_face_and_stays_inside_the_image():
+    assert thumb_region((100, 100, 50, 40), 400, 300) == (78, 72, 173, 167)   # 50 * 1.9 = 95 around (125, 120)
+    assert thumb_region((0, 0, 50, 50), 400, 300) == (0, 0, 95, 95)           # shifted, not cut, at the corner
+    assert thumb_region((350, 250, 50, 50), 400, 300) == (305, 205, 400, 300)
+    assert thumb_region((10, 10, 200, 200), 250, 120) == (50, 0, 170, 120)    # larger than the image: shrinks
+
+
+@pytest.mark.parametrize("size, box", [((300, 200), (200, 40, 60, 60)),           # full decode
+                                       ((2400, 1600), (1600, 320, 400, 400))])    # JPEG draft (reduced) decode
+def test_thumbnail_crops_the_upright_face_of_an_exif_rotated_photo(tmp_path, size, box):
+    upright = Image.new("RGB", size, BLUE)
+    x, y, w, h = box
+    upright.paste(RED, (x, y, x + w, y + h))
+    # Orientation 6: the viewer turns the stored pixels 90 degrees clockwise, so store them turned back.
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "turned.jpg"
+    stored.save(path, "JPEG", quality=95, exif=exif)
+
+    thumb = face_thumbnail(path, box)
+    assert thumb.size == (160, 160) and thumb.mode == "RGB"
+    # The face fills the middle 1/1.9 of the crop: 160 / 1.9 = 84 px centred, from 38 to 122.
+    for xy in [(80, 80), (45, 45), (115, 115), (45, 115)]:
+        assert _near(thumb.getpixel(xy), RED), xy
+    for xy in [(20, 20), (140, 140), (80, 20), (20, 80)]:
+        assert _near(thumb.getpixel(xy), BLUE), xy
+
+
+def _near(rgb, target, tolerance=40):
+    return all(abs(a - b) <= tolerance for a, b in zip(rgb, target))
+
+
+def test_albums_are_grouped_by_year_then_album_with_undated_last(tmp_path):
+    hits = [
+        hit(tmp_path / "2005-12-27 Осенний поход" / "2.jpg", date(2005, 12, 27)),
+        hit(tmp_path / "undated Выпускной" / "1.jpg", None),
+        hit(tmp_path / "2005-12-27 Осенний поход" / "1.jpg", date(2005, 12, 27)),
+        hit(tmp_path / "2003-02-03 Звонок" / "9.jpg", date(2003, 2, 3)),
+        hit(tmp_path / "2005-03-01 Масленица" / "5.jpg", date(2005, 3, 1), album="Масленица 2005"),
+    ]
+    groups = album_groups(hits)
+    assert [(year, [heading for heading, _ in albums]) for year, albums in groups] == [
+        (2003, ["3 February 2003 · Звонок"]),
+        (2005, ["1 March 2005 · Масленица 2005", "27 December 2005 · Осенний поход"]),
+        (None, ["Выпускной"]),
+    ]
+    assert [h.path.name for h in groups[1][1][1][1]] == ["1.jpg", "2.jpg"]
+
+
+def test_every_text_is_escaped_and_links_are_encoded(tmp_path):
+    odd = photo(tmp_path / "data" / 'a <b> & "c" #1?.jpg')
+    plain = photo(tmp_path / "data" / "plain.jpg")
+    title = '<script>alert("x")</script> Выпуск «2005»'
+    found = [hit(odd, date(2005, 6, 1), url="http://site/media/1.jpg?a=1&b=<2>", album=title),
+             hit(plain, date(2005, 6, 1), url="javascript:alert(1)", album=title)]
+    out = tmp_path / "results"
+    text = write_results(out, found, [], [], settings={"references": '<refs> "me"'}).read_text(encoding="utf-8")
+    page = Page(text)
+    assert not page.all("script")
+    assert {t for t, _ in page.tags} <= {"html", "head", "meta", "title", "style", "body", "header", "h1", "p",
+                                         "b", "a", "ul", "li", "dl", "dt", "dd", "main", "nav", "span", "h2",
+                                         "div", "section", "h3", "figure", "img", "i", "figcaption", "footer",
+                                         "code"}
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; Выпуск «2005»" in text
+    assert "1 June 2005 · " + title in "".join(page.text)
+    assert "&lt;refs&gt; &quot;me&quot;" in text
+    hrefs = [a["href"] for a in page.all("a")]
+    assert "photos/a%20%3Cb%3E%20%26%20%22c%22%20%231%3F.jpg" in hrefs
+    assert "http://site/media/1.jpg?a=1&b=<2>" in hrefs          # the parser unescapes &amp; and &lt;
+    assert not any(h.startswith("javascript:") for h in hrefs)
+    for a in page.all("a"):
+        if not a["href"].startswith(("http:", "https:", "#")):
+            assert (out / unquote(a["href"])).exists(), a["href"]
+
+
+def test_the_page_works_offline_and_loads_thumbnails_lazily(tmp_path):
+    photos = [photo(tmp_path / "data" / f"{i}.jpg") for i in range(4)]
+    out = tmp_path / "results"
+    text = write_results(out, [hit(photos[0], date(2004, 1, 1)), hit(photos[1])], [hit(photos[2])],
+                         [hit(photos[3], score=0.4)]).read_text(encoding="utf-8")
+    page = Page(text)
+    imgs = page.all("img")
+    assert len(imgs) == 4
+    for img in imgs:
+        assert img["loading"] == "lazy" and img["src"].startswith("thumbs/")
+        assert Image.open(out / img["src"]).size == (160, 160)
+    assert not page.all("script") and not page.all("link")
+    assert "url(" not in text and "@import" not in text and "data:" not in text
+    assert "1 reference face · 1 near miss shown" in " ".join("".join(page.text).split())
+
+
+def test_summary_counts_photos_albums_years_and_rounds(tmp_path):
+    ps = [photo(tmp_path / "data" / f"{i}.jpg") for i in range(5)]
+    found = [hit(ps[0], date(2003, 2, 3), iteration=0), hit(ps[1], date(2003, 2, 3), iteration=1),
+             hit(ps[2], date(2008, 5, 1), iteration=1), hit(ps[3], None, iteration=2),
+             hit(ps[4], date(2005, 1, 1), iteration=0)]
+    text = write_results(tmp_path / "out", found, [], [], settings={"strategy": "default"}).read_text("utf-8")
+    words = " ".join(" ".join(Page(text).text).split())
+    assert "5 photos found in 4 albums, 2003–2008" in words
+    assert "2 found by the references" in words and "2 joined in round 1" in words and "1 joined in round 2" in words
+    assert "strategy default" in words
+    assert words.index("2003 · 2 photos") < words.index("2005 · 1 photo") < words.index("2008 · 1 photo") \
+        < words.index("Undated · 1 photo")
