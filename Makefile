@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test clean-venv
+.PHONY: install test demo clean-venv
 
 install: $(STAMP)
 
@@ -21,6 +21,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 test: install
 	$(PY) -m pytest
+
+# Crawl the bundled demo site and find one person in it; output in demo-output/ (see demo/README.md).
+demo: install
+	$(PY) -m demo.run
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,319 @@
+"""`make demo`: build the demo site, serve it, crawl it, find one person, score the result.
+
+    python -m demo.run          (what `make demo` runs, after `make install`)
+
+Steps, all with PHOTOSCRAPE_CONFIG=demo/settings.yaml:
+  1. build the site into demo-output/site (demo/generate.py; same bytes every time)
+  2. serve it on 127.0.0.1 at the port of site.start_urls (demo/serve.py)
+  3. scrapy crawl albums                              -> demo-output/data/
+  4. python -m faces.match (indexes what is new first) -> demo-output/results/
+  5. python -m faces.evaluate --truth demo/truth.csv --subject 016
+then a short summary. The server is stopped whatever happens: on success,
+failure, Ctrl-C or SIGTERM; if this driver is killed with SIGKILL, the server
+(which watches its standard input, a pipe from here) and the running step
+(Linux: parent-death signal) stop by themselves. Only one demo runs at a
+time (a lock file in demo-output/). A second run reuses the downloads and
+the face index, so it only re-checks.
+"""
+from __future__ import annotations
+
+import csv
+import ctypes
+import fcntl
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from demo import generate, story
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = REPO / "demo" / "settings.yaml"
+TRUTH = REPO / "demo" / "truth.csv"
+OUT = REPO / "demo-output"
+SUBJECT = story.TARGET      # the person in demo/references
+
+
+class Interrupted(Exception):
+    """SIGTERM or SIGINT reached the driver."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class StepFailed(Exception):
+    pass
+
+
+def die_with_parent() -> None:
+    """Linux: have the kernel send SIGTERM to this process when its parent dies.
+
+    Used in the driver (so killing `make` stops the demo) and in every child
+    (so killing the driver stops them). Elsewhere it is a no-op.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)          # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _child_setup(parent: int):
+    def setup():
+        die_with_parent()
+        if os.getppid() != parent:             # the parent died before prctl took effect
+            os._exit(1)
+    return setup
+
+
+class DemoSettings:
+    """What the driver needs from demo/settings.yaml: the site's port, the data and output folders."""
+
+    def __init__(self, path: Path = CONFIG):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        url = urlsplit(((doc.get("site") or {}).get("start_urls") or [""])[0])
+        if url.hostname != "127.0.0.1" or not url.port:
+            raise SystemExit(f"error: {path}: site.start_urls must start with http://127.0.0.1:PORT/ for the demo")
+        self.port = url.port
+        base = path.parent
+        self.data = (base / doc.get("data", "data")).resolve()
+        self.output = (base / ((doc.get("faces") or {}).get("output") or "results")).resolve()
+
+
+def take_lock(out: Path):
+    """Hold demo-output/.lock for this run; a second concurrent demo stops with a message."""
+    out.mkdir(parents=True, exist_ok=True)
+    handle = open(out / ".lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        raise SystemExit(f"error: another demo is running (pid {handle.read().strip() or '?'}); "
+                         f"wait for it or stop it first") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+class DemoServer:
+    """demo/serve.py in a child process, tied to this driver by a pipe on its stdin."""
+
+    def __init__(self, site: Path, faults: Path, port: int, pidfile: Path, log: Path):
+        self.site, self.faults, self.port, self.pidfile, self.log = site, faults, port, pidfile, log
+        self.url = f"http://127.0.0.1:{port}/"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20) -> None:
+        self._stop_stale()
+        cmd = [sys.executable, "-m", "demo.serve", str(self.site), "--faults", str(self.faults),
+               "--port", str(self.port), "--until-stdin-closes"]
+        with open(self.log, "wb") as errors:          # a file, so a chatty server never blocks on a pipe
+            self.proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=errors, text=True, preexec_fn=_child_setup(os.getpid()))
+        self.pidfile.write_text(str(self.proc.pid))
+        first = self.proc.stdout.readline()           # "serving ... on URL", or EOF if it failed
+        if not first.startswith("serving"):
+            self.proc.wait(timeout)
+            why = self.log.read_text(errors="replace").strip() or f"exit status {self.proc.returncode}"
+            self.pidfile.unlink(missing_ok=True)
+            hint = (f"\n  (is another program using port {self.port}? Stop it, or change the port in "
+                    f"{CONFIG.relative_to(REPO)} site.start_urls)") if "cannot serve" in why else ""
+            raise StepFailed(f"the demo site did not start: {why}{hint}")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(self.url, timeout=2).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise StepFailed(f"the demo site does not answer at {self.url}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        try:
+            proc.stdin.close()                        # the server shuts down at end of input
+        except OSError:
+            pass
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            end_process(proc, grace=5)
+        self.pidfile.unlink(missing_ok=True)
+
+    def _stop_stale(self) -> None:
+        """A server left by an earlier run (its pid in the pidfile, still our serve module): stop it."""
+        try:
+            pid = int(self.pidfile.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            self.pidfile.unlink(missing_ok=True)
+            return
+        if b"demo.serve" in cmdline:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(50):
+                if not Path(f"/proc/{pid}").exists():
+                    break
+                time.sleep(0.1)
+        self.pidfile.unlink(missing_ok=True)
+
+
+def end_process(proc: subprocess.Popen, grace: float) -> None:
+    """SIGTERM, then SIGKILL if it is still there after `grace` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_step(title: str, cmd: list[str], env: dict, log: Path | None = None) -> str:
+    """Run one command from the repository root, its output on the terminal (and in `log`).
+
+    Returns the output. On SIGTERM/Ctrl-C the command is asked to stop
+    (SIGTERM), then killed after 15 s.
+    """
+    print(f"\n==> {title}\n    $ {' '.join(_shown(c) for c in cmd)}", flush=True)
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=_child_setup(os.getpid()))
+    lines: list[bytes] = []
+    sink = open(log, "wb") if log else None
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            sys.stdout.buffer.write(line)
+            sys.stdout.flush()
+            if sink:
+                sink.write(line)
+        proc.wait()
+    finally:
+        if sink:
+            sink.close()
+        end_process(proc, grace=15)
+    if proc.returncode:
+        where = f"; its output is in {log.relative_to(REPO)}" if log else ""
+        raise StepFailed(f"{title}: `{' '.join(_shown(c) for c in cmd)}` exited with status {proc.returncode}{where}")
+    return b"".join(lines).decode("utf-8", "replace")
+
+
+def _shown(arg: str) -> str:
+    if arg == sys.executable:
+        return "python"
+    return str(Path(arg).relative_to(REPO)) if arg.startswith(str(REPO) + "/") else arg
+
+
+def crawl_counts(manifest: Path) -> dict:
+    """Albums, photos and failures from the manifest (the crawler's contract file)."""
+    albums = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines() if line.strip()]
+    photos = [p for a in albums for p in a.get("photos", [])]
+    return {
+        "albums": len(albums),
+        "photos": len(photos),
+        "saved": sum(p["status"] in ("saved", "already_saved") for p in photos),
+        "failed": [p for p in photos if p["status"] == "failed"],
+        "incomplete": [a for a in albums if not a.get("complete")],
+        "undated": [a for a in albums if not a.get("date")],
+    }
+
+
+def found_count(matches: Path) -> int:
+    with matches.open(newline="", encoding="utf-8") as f:
+        return sum(1 for _ in csv.DictReader(f))
+
+
+def scores(evaluate_output: str) -> tuple[str | None, str | None]:
+    def grab(name: str) -> str | None:
+        m = re.search(rf"\b{name}\b\W*([01](?:\.\d+)?)", evaluate_output, re.IGNORECASE)
+        return m.group(1) if m else None
+    return grab("precision"), grab("recall")
+
+
+def summary(settings: DemoSettings, evaluate_output: str, seconds: float) -> str:
+    c = crawl_counts(settings.data / "albums.jsonl")
+    results = settings.output
+    failed = "; ".join(f"{p['url']}: {p.get('reason') or 'failed'}" for p in c["failed"]) or "none"
+    incomplete = "; ".join(f"{a.get('title')} (site says {a.get('displayed_count')}, "
+                           f"found {a.get('found_count')}, saved {a.get('saved_count')})"
+                           for a in c["incomplete"]) or "none"
+    precision, recall = scores(evaluate_output)
+    rel = lambda p: p.relative_to(REPO) if p.is_relative_to(REPO) else p  # noqa: E731
+    return "\n".join([
+        "",
+        f"==> Demo done in {seconds / 60:.1f} min",
+        f"  crawl:      {c['albums']} albums, {c['photos']} photos linked, {c['saved']} on disk "
+        f"({rel(settings.data / 'photos')}), {len(c['undated'])} album(s) without a date",
+        f"  failed:     {failed}",
+        f"  incomplete: {incomplete}",
+        f"  found:      {found_count(results / 'matches.csv')} photos of person {SUBJECT} "
+        f"({rel(results / 'matches.csv')})",
+        f"  accuracy:   precision {precision or '?'}, recall {recall or '?'} (against {rel(TRUTH)})",
+        f"  report:     {results / 'report.html'}",
+    ])
+
+
+def main() -> int:
+    started = time.monotonic()
+
+    def on_signal(signum, _frame):
+        raise Interrupted(signum)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    env = dict(os.environ, PHOTOSCRAPE_CONFIG=str(CONFIG), PYTHONUNBUFFERED="1")
+    lock = server = None
+    try:
+        lock = take_lock(OUT)
+        (OUT / "logs").mkdir(exist_ok=True)
+        print("==> Building the demo site (demo/generate.py)", flush=True)
+        rows = generate.build(OUT)
+        print(f"    {len(story.ALBUMS)} albums, {len(rows)} photos -> {OUT.relative_to(REPO)}/site", flush=True)
+        settings = DemoSettings()
+        server = DemoServer(OUT / "site", OUT / "faults.json", settings.port, OUT / "server.pid",
+                            OUT / "logs" / "server.log")
+        server.start()
+        print(f"    serving it on {server.url}", flush=True)
+        run_step("Crawling every album", [sys.executable, "-m", "scrapy", "crawl", "albums"], env,
+                 OUT / "logs" / "crawl.log")
+        server.stop()                                 # the faces steps need no site
+        run_step(f"Finding person {SUBJECT} from the two photos in demo/references",
+                 [sys.executable, "-m", "faces.match"], env, OUT / "logs" / "match.log")
+        evaluation = run_step("Scoring the result against the truth",
+                              [sys.executable, "-m", "faces.evaluate", "--truth", str(TRUTH),
+                               "--subject", SUBJECT], env, OUT / "logs" / "evaluate.log")
+        print(summary(settings, evaluation, time.monotonic() - started))
+        return 0
+    except StepFailed as exc:
+        print(f"\ndemo failed: {exc}", file=sys.stderr)
+        return 1
+    except Interrupted as exc:
+        print(f"\ndemo stopped ({exc}); the demo site is shut down. Run `make demo` again to resume.",
+              file=sys.stderr)
+        return 128 + exc.signum
+    finally:
+        for sig in previous:                              # finish cleaning up once started
+            signal.signal(sig, signal.SIG_IGN)
+        if server:
+            server.stop()
+        if lock:
+            lock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+if __name__ == "__main__":
+    die_with_parent()
+    sys.exit(main())
