@@ -1,0 +1,262 @@
+"""How good was the last match? `python -m faces.evaluate --truth FILE --subject ID`.
+
+The truth file is a CSV with the column `subjects` (the ids of the people in each
+photo, `;`-separated, empty for nobody) and a column naming the photo:
+
+    url    the photo's source URL: a full URL (`http://site/media/1.jpg`) matches the
+           crawled photo with that URL; just its path (`/media/1.jpg`) matches the
+           photo whose source URL has that path, whatever the host.
+    path   a photo file, absolute or relative to the truth file's folder (then to the
+           working directory, then to the data folder).
+
+A row may fill either column. Scores are over photos: a found photo (a row of the
+last match's `<output>/matches.csv`) is a true positive when the truth lists the
+subject in it, a false positive when the truth lists the photo without the subject,
+and a truth photo with the subject that was not found is a false negative. Found
+photos the truth file does not mention are not scored, only counted, so a truth
+file may label just part of the photos.
+"""
+from __future__ import annotations
+
+import csv
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Hashable, Iterable, Sequence
+from urllib.parse import unquote, urlsplit
+
+from faces import cli
+from faces.config import UserError, load_config
+
+Key = tuple[str, str]   # ("url", normalised full URL) | ("urlpath", URL path) | ("path", absolute file path)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Counts over photos and the ratios they give (0.0 where a ratio has no denominator)."""
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp else 0.0
+
+    def __add__(self, other: Scores) -> Scores:
+        """Summing counts over queries gives the micro average."""
+        return Scores(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
+
+
+def score(found: Iterable[Hashable], truth: Iterable[Hashable]) -> Scores:
+    """Scores of the photos `found` against the photos that truly show the person.
+
+    Both are photo ids of one kind (e.g. URL paths); duplicates count once.
+    """
+    found, truth = set(found), set(truth)
+    return Scores(tp=len(found & truth), fp=len(found - truth), fn=len(truth - found))
+
+
+# --- photo keys ----------------------------------------------------------------------------
+
+def url_key(url: str) -> Key:
+    """The key a truth `url` value matches on: the full URL, or only the path when no host is given."""
+    parts = urlsplit(url.strip())
+    if parts.scheme and parts.netloc:
+        full = f"{parts.scheme.lower()}://{parts.netloc.lower()}{unquote(parts.path) or '/'}"
+        return ("url", full + (f"?{parts.query}" if parts.query else ""))
+    return ("urlpath", unquote(parts.path))
+
+
+def photo_keys(url: str, path: str | Path) -> set[Key]:
+    """Every key that names a found photo: its full URL, its URL's path, its file."""
+    keys: set[Key] = {("path", str(Path(path).resolve()))} if str(path) else set()
+    if url.strip():
+        full = url_key(url)
+        keys |= {full, ("urlpath", unquote(urlsplit(url.strip()).path))}
+    return keys
+
+
+# --- reading the files ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TruthPhoto:
+    key: Key
+    label: str              # as written in the file, for messages
+    subjects: frozenset[str]
+
+
+def _read_csv(path: Path, what: str) -> tuple[list[str], list[dict[str, str]]]:
+    if not path.is_file():
+        raise UserError(f"{path}: {what} not found")
+    try:
+        # utf-8-sig: spreadsheets often save CSV with a byte-order mark.
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            return [c.strip() for c in reader.fieldnames or []], rows
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise UserError(f"{path}: not a UTF-8 CSV file ({exc})") from None
+
+
+def read_truth(path: Path, data_dir: Path | None = None) -> list[TruthPhoto]:
+    """The labelled photos of a truth CSV; one entry per photo (repeated rows merge their subjects)."""
+    columns, rows = _read_csv(path, "truth file")
+    if "subjects" not in columns:
+        raise UserError(f"{path}: no 'subjects' column (found: {', '.join(columns) or 'none'})")
+    if "url" not in columns and "path" not in columns:
+        raise UserError(f"{path}: needs a 'url' or 'path' column naming each photo "
+                        f"(found: {', '.join(columns)})")
+    bases = [path.parent, Path.cwd()] + ([data_dir] if data_dir else [])
+    merged: dict[Key, TruthPhoto] = {}
+    for line, row in enumerate(rows, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        url, file = row.get("url", ""), row.get("path", "")
+        if url:
+            key, label = url_key(url), url
+        elif file:
+            key, label = ("path", str(_locate(file, bases))), file
+        else:
+            raise UserError(f"{path} line {line}: neither url nor path names the photo")
+        subjects = frozenset(s.strip() for s in row["subjects"].split(";") if s.strip())
+        if key in merged:
+            subjects |= merged[key].subjects
+        merged[key] = TruthPhoto(key, label, subjects)
+    if not merged:
+        raise UserError(f"{path}: no photos listed")
+    return list(merged.values())
+
+
+def _locate(name: str, bases: Sequence[Path]) -> Path:
+    """A truth `path` value as an absolute file: the first base folder where it exists."""
+    p = Path(name).expanduser()
+    if p.is_absolute():
+        return p.resolve()
+    for base in bases:
+        if (base / p).exists():
+            return (base / p).resolve()
+    return (bases[0] / p).resolve()
+
+
+@dataclass(frozen=True)
+class FoundPhoto:
+    keys: frozenset[Key]
+    label: str              # url, else path
+
+
+def read_matches(path: Path) -> list[FoundPhoto]:
+    """The photos listed in a matches.csv (relative paths are taken from its folder)."""
+    if not path.is_file():
+        raise UserError(f"{path}: no results yet (run python -m faces.match, or name the output "
+                        f"folder with --output)")
+    columns, rows = _read_csv(path, "results file")
+    if "path" not in columns or "url" not in columns:
+        raise UserError(f"{path}: not a matches.csv (needs path and url columns; found: {', '.join(columns)})")
+    found = []
+    for row in rows:
+        file, url = (row.get("path") or "").strip(), (row.get("url") or "").strip()
+        full = (path.parent / file) if file else ""
+        found.append(FoundPhoto(frozenset(photo_keys(url, full)), url or file))
+    return found
+
+
+# --- scoring one subject -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Evaluation:
+    scores: Scores
+    truth_with_subject: int     # truth photos that show the subject
+    found: int                  # photos in matches.csv
+    unlabelled: list[str]       # found photos the truth file does not mention (not scored)
+    false_positives: list[str]
+    false_negatives: list[str]
+
+
+def evaluate(found: Sequence[FoundPhoto], truth: Sequence[TruthPhoto], subject: str) -> Evaluation:
+    """Score `found` against the truth for `subject` (see the module docstring for the rules)."""
+    by_key = {t.key: i for i, t in enumerate(truth)}
+    matched: list[int | None] = []
+    for f in found:
+        hits = [by_key[k] for k in f.keys if k in by_key]
+        matched.append(min(hits) if hits else None)
+    positives = {i for i, t in enumerate(truth) if subject in t.subjects}
+    found_ids = {i for i in matched if i is not None}
+    return Evaluation(
+        scores=score(found_ids, positives),
+        truth_with_subject=len(positives),
+        found=len(found),
+        unlabelled=[f.label for f, i in zip(found, matched) if i is None],
+        false_positives=sorted(truth[i].label for i in found_ids - positives),
+        false_negatives=sorted(truth[i].label for i in positives - found_ids),
+    )
+
+
+def pick_subject(truth: Sequence[TruthPhoto], subject: str | None, path: Path) -> str:
+    """The subject to score: as given (it must occur in the truth), or the only one there is."""
+    known = sorted({s for t in truth for s in t.subjects})
+    listing = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12 else "")
+    if subject is None:
+        if len(known) == 1:
+            return known[0]
+        raise UserError(f"name whose photos the last match looked for with --subject ID "
+                        f"({path.name} has: {listing or 'no subjects'})")
+    if subject not in known:
+        raise UserError(f"subject {subject!r} is not in {path} (it has: {listing or 'no subjects'})")
+    return subject
+
+
+def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: Path,
+                 show: bool = False) -> list[str]:
+    s = ev.scores
+    lines = [
+        f"truth:   {truth_path}: {ev.truth_with_subject} photos show subject {subject}",
+        f"found:   {matches_path}: {ev.found} photos",
+        f"precision {s.precision:.3f}   recall {s.recall:.3f}   F1 {s.f1:.3f}",
+        f"TP {s.tp}   FP {s.fp}   FN {s.fn}",
+    ]
+    if ev.unlabelled:
+        lines.append(f"not scored: {len(ev.unlabelled)} found photos are not in the truth file "
+                     f"(e.g. {ev.unlabelled[0]})")
+    if show:
+        lines += [f"false positive: {x}" for x in ev.false_positives]
+        lines += [f"missed: {x}" for x in ev.false_negatives]
+    return lines
+
+
+def build_parser():
+    p = cli.parser("Score the last python -m faces.match against labelled photos.")
+    p.add_argument("--truth", metavar="FILE", type=Path,
+                   help="CSV with url or path, and subjects (;-separated ids)")
+    p.add_argument("--subject", metavar="ID",
+                   help="whose photos the last match looked for (optional when the truth has one subject)")
+    p.add_argument("--output", metavar="DIR", help="the results folder to score (default: faces.output)")
+    p.add_argument("--list", action="store_true", help="also list the false positives and the missed photos")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cfg = load_config(args.config, output=args.output)
+    if args.truth is None:
+        raise UserError("give --truth FILE (a CSV with url or path, and subjects) and --subject ID")
+    truth_path = args.truth.expanduser().resolve()
+    truth = read_truth(truth_path, cfg.data_dir)
+    subject = pick_subject(truth, args.subject, truth_path)
+    matches_path = cfg.output / "matches.csv"
+    ev = evaluate(read_matches(matches_path), truth, subject)
+    print("\n".join(report_lines(ev, subject, truth_path, matches_path, show=args.list)))
+    if ev.found and len(ev.unlabelled) == ev.found:
+        print("warning: none of the found photos is in the truth file: do its url/path values name the "
+              "same photos as matches.csv?", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)
