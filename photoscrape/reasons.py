@@ -1,0 +1,41 @@
+"""Short, readable reasons for a failed request, as the manifest and the summary show them."""
+from __future__ import annotations
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import error as tx
+
+_PHRASES: list[tuple[tuple[type[BaseException], ...], str]] = [
+    ((DownloadConnectionRefusedError, tx.ConnectionRefusedError), "connection refused"),
+    ((CannotResolveHostError, tx.DNSLookupError), "host not found"),
+    ((DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError), "timed out"),
+    ((ResponseDataLossError,), "connection lost before the whole answer arrived"),
+    ((DownloadCancelledError,), "download cancelled (larger than DOWNLOAD_MAXSIZE, or the crawl stopped)"),
+    ((tx.ConnectionLost, tx.ConnectionDone, DownloadFailedError), "connection lost"),
+]
+
+
+def http_status(status: int) -> str:
+    return f"HTTP {status}"
+
+
+def failure_reason(exc: BaseException) -> str:
+    """`HTTP 404`, `connection refused`, `forbidden by robots.txt`... for an errback's exception."""
+    if isinstance(exc, HttpError) and exc.response is not None:
+        return http_status(exc.response.status)
+    if isinstance(exc, IgnoreRequest):
+        message = str(exc)
+        return "forbidden by robots.txt" if "robots.txt" in message else (message or "request ignored")
+    for types, phrase in _PHRASES:
+        if isinstance(exc, types):
+            return phrase
+    detail = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
