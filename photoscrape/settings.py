@@ -1,0 +1,56 @@
+"""Scrapy settings for `scrapy crawl albums` (scrapy.cfg names this module).
+
+The fixed part is below; the site-dependent part (what to crawl, politeness,
+where to store) comes from the `site:` profile of settings.yaml, checked
+before any request: a bad key stops the command with one line naming it.
+"""
+import sys
+
+import scrapy
+
+from photoscrape.profile import ProfileError, crawl_settings, load_crawl_config
+
+BOT_NAME = "photoscrape"
+SPIDER_MODULES = ["photoscrape.spiders"]
+NEWSPIDER_MODULE = "photoscrape.spiders"
+ADDONS = {}
+
+# Say who we are: a person backing up their own albums, not an anonymous bot.
+USER_AGENT = f"photoscrape/1.0 (personal photo-album backup; Scrapy/{scrapy.__version__})"
+
+# Politeness for a real site; a profile may change these (site.obey_robots_txt,
+# site.autothrottle, site.download_delay, site.concurrency).
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0   # ~2 requests in flight on average: a patient reader
+DOWNLOAD_DELAY = 0.5                    # AutoThrottle never goes below this
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+
+# Photo sites answer 503/429 when busy: try longer than Scrapy's 2 retries.
+RETRY_TIMES = 4
+# Photo URLs often redirect to a CDN; the manifest keeps the URL as linked.
+MEDIA_ALLOW_REDIRECTS = True
+DOWNLOAD_MAXSIZE = 200 * 1024 * 1024    # bigger than any photo; stops endless answers
+DOWNLOAD_TIMEOUT = 60
+
+ITEM_PIPELINES = {
+    "photoscrape.pipelines.PhotosPipeline": 300,    # downloads, converts, stores the photos
+    "photoscrape.manifest.ManifestPipeline": 800,   # then records the album in albums.jsonl
+}
+DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's cookie handling, with the jar first filled from site.cookies_file.
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "photoscrape.cookies.CookiesFileMiddleware": 700,
+}
+
+LOG_LEVEL = "INFO"
+TELNETCONSOLE_ENABLED = False
+FEED_EXPORT_ENCODING = "utf-8"
+
+try:
+    globals().update(crawl_settings(load_crawl_config()))
+except ProfileError as exc:
+    sys.stderr.write(f"error: {exc}\n")
+    raise SystemExit(2) from None

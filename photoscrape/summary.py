@@ -1,0 +1,107 @@
+"""The end-of-crawl summary: per album displayed / found / saved / failed, then what is wrong.
+
+    date        album                            shown  found  saved  failed
+    2021-12-23  Турслёт 2021                        10     10     10       0
+    ...
+    Not complete (2 of 22 albums):
+      2005-12-27  Осенний поход 2005: the site shows 10 photos, 8 found
+      2003-02-03  Последний звонок 2003: 1 failed (not an image)
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from photoscrape.items import ALREADY_SAVED, FAILED
+
+TITLE_WIDTH = 34
+EXAMPLES = 3
+
+
+@dataclass
+class CrawlReport:
+    """What the spider saw besides the albums themselves."""
+
+    finish_reason: str = "finished"
+    list_errors: list[str] = field(default_factory=list)         # album list pages that failed
+    unfinished_albums: list[str] = field(default_factory=list)   # albums the crawl stopped inside
+    misses: dict[str, list[str]] = field(default_factory=dict)   # selector key -> pages
+    omitted: list[str] = field(default_factory=list)             # optional selectors not in the profile
+    unreadable_dates: list[str] = field(default_factory=list)
+    problems: dict[str, list[str]] = field(default_factory=dict)  # album url -> album-level problems
+    new_saved: int = 0
+
+    @property
+    def reached_all(self) -> bool:
+        return self.finish_reason == "finished" and not self.list_errors and not self.unfinished_albums
+
+
+def why_incomplete(record: dict, problems: list[str]) -> str:
+    """One line: why this album is not complete ('' when it is)."""
+    if record["complete"]:
+        return ""
+    reasons = list(problems)
+    shown, found = record["displayed_count"], record["found_count"]
+    if shown is not None and shown != found:
+        reasons.append(f"the site shows {shown} photos, {found} found")
+    failed = Counter(p["reason"] or "unknown" for p in record["photos"] if p["status"] == FAILED)
+    if failed:
+        detail = ", ".join(f"{r}" + (f" x{n}" if n > 1 else "") for r, n in failed.most_common())
+        reasons.append(f"{sum(failed.values())} failed ({detail})")
+    return "; ".join(reasons) or "incomplete"
+
+
+def _label(record: dict) -> str:
+    title = record["title"] or record["url"]
+    if len(title) > TITLE_WIDTH:
+        title = title[: TITLE_WIDTH - 1] + "…"
+    return f"{record['date'] or 'undated':<10}  {title:<{TITLE_WIDTH}}"
+
+
+def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_before: int = 0) -> str:
+    lines = [f"{'date':<10}  {'album':<{TITLE_WIDTH}}  {'shown':>5}  {'found':>5}  {'saved':>5}  {'failed':>6}"]
+    for r in records:
+        shown = "-" if r["displayed_count"] is None else r["displayed_count"]
+        failed = sum(p["status"] == FAILED for p in r["photos"])
+        mark = "" if r["complete"] else "  !"
+        lines.append(f"{_label(r)}  {shown:>5}  {r['found_count']:>5}  {r['saved_count']:>5}  {failed:>6}{mark}")
+
+    found = sum(r["found_count"] for r in records)
+    saved = sum(r["saved_count"] for r in records)
+    already = sum(p["status"] == ALREADY_SAVED for r in records for p in r["photos"])
+    failed = sum(p["status"] == FAILED for r in records for p in r["photos"])
+    lines.append("")
+    lines.append(f"{len(records)} albums, {found} photos found: {saved} on disk "
+                 f"({report.new_saved} saved now, {already} already saved), {failed} failed.")
+
+    incomplete = [r for r in records if not r["complete"]]
+    if incomplete:
+        lines.append(f"Not complete ({len(incomplete)} of {len(records)} albums):")
+        for r in incomplete:
+            lines.append(f"  {_label(r).rstrip()}  {r['url']}")
+            lines.append(f"      {why_incomplete(r, report.problems.get(r['url'], []))}")
+    elif records:
+        lines.append("Every album is complete.")
+
+    if report.list_errors:
+        lines.append(f"Album list pages that could not be read ({len(report.list_errors)}): some albums may be missing:")
+        lines.extend(f"  {e}" for e in report.list_errors)
+    if not records and not report.list_errors:
+        lines.append("No albums found: check site.start_urls and site.album_links.")
+    if report.finish_reason != "finished":
+        lines.append(f"The crawl stopped early ({report.finish_reason}); run it again to finish.")
+    if report.unfinished_albums:
+        lines.append(f"Albums not finished when the crawl stopped ({len(report.unfinished_albums)}): "
+                     + ", ".join(report.unfinished_albums[:EXAMPLES]) + (" ..." if len(report.unfinished_albums) > EXAMPLES else ""))
+    if kept_from_before:
+        lines.append(f"{kept_from_before} albums this crawl did not reach are kept in the manifest from the last crawl.")
+    for key, pages in sorted(report.misses.items()):
+        examples = ", ".join(pages[:EXAMPLES]) + (" ..." if len(pages) > EXAMPLES else "")
+        lines.append(f"Selector site.{key} matched nothing on {len(pages)} page{'s' * (len(pages) != 1)}: {examples}")
+    if report.omitted:
+        lines.append(f"Not in the profile (not read): {', '.join(f'site.{k}' for k in report.omitted)}")
+    if report.unreadable_dates:
+        lines.append(f"Dates not understood (albums saved as undated): {'; '.join(report.unreadable_dates[:EXAMPLES])}")
+    lines.append(f"Manifest: {manifest}")
+    return "\n".join(lines) + "\n"
