@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 import parsel
 import yaml
 
+from photoscrape.dates import check_languages
+
 REPO = Path(__file__).resolve().parent.parent
 PROFILES_DIR = REPO / "profiles"
 
@@ -203,10 +205,12 @@ def _check(path: Path, name: str, key: str, raw: object):
         return raw
     if kind == "languages":
         langs = [raw] if isinstance(raw, str) else raw
-        if (not isinstance(langs, list) or not langs
-                or not all(isinstance(x, str) and re.fullmatch(r"[a-z]{2,3}", x) for x in langs)):
+        if not isinstance(langs, list) or not langs or not all(isinstance(x, str) for x in langs):
             raise ProfileError(f"{where}: expected a list of language codes like [ru, en], got {raw!r}")
-        return tuple(langs)
+        try:
+            return check_languages(langs)
+        except ValueError as exc:
+            raise ProfileError(f"{where}: {exc}") from None
     if kind == "bool":
         if not isinstance(raw, bool):
             raise ProfileError(f"{where}: expected true or false, got {raw!r}")
