@@ -50,6 +50,11 @@ class FacesConfig:
     def store_path(self) -> Path:
         return self.data_dir / "faces.sqlite"
 
+    @property
+    def alignment(self) -> str:
+        """"chip" or "deepface": `align` resolved for `model_name`."""
+        return align_mode(self.model_name, self.align)
+
 
 # key -> (default, kind). Kinds are checked by _value(); paths resolve against the file's folder.
 FACES_KEYS: dict[str, tuple[object, str]] = {
@@ -57,15 +62,25 @@ FACES_KEYS: dict[str, tuple[object, str]] = {
     "model_name": ("Dlib", "name"),
     "min_confidence": (0.0, "fraction"),
     "min_face_size": (20, "pixels"),
-    "align": ("auto", "name"),
+    "align": ("auto", "choice"),
     "weights_dir": ("models", "path"),
     "workers": (0, "count"),          # 0 = one per CPU core
     "references": ("references", "optional_path"),
     "negatives": (None, "optional_path"),
     "output": ("results", "path"),
-    "strategy": ("default", "strategy"),
+    "strategy": ("default", "choice"),
 }
 STRATEGIES = ("default", "seed")
+# "chip": dlib's 5-point face chips (what the Dlib model was trained on); "deepface": DeepFace's eye alignment.
+ALIGN_MODES = ("auto", "chip", "deepface")
+CHOICES = {"strategy": STRATEGIES, "align": ALIGN_MODES}
+
+
+def align_mode(model_name: str, align: str) -> str:
+    """What `faces.align` means for a model: "chip" or "deepface" ("auto": chips for Dlib only)."""
+    if align == "auto":
+        return "chip" if model_name == "Dlib" else "deepface"
+    return align
 
 
 def config_file(explicit: str | os.PathLike | None = None) -> Path:
@@ -129,9 +144,9 @@ def _value(path: Path, key: str, raw: object, kind: str, base: Path):
         if not isinstance(raw, str) or not raw.strip():
             raise UserError(f"{where}: expected a name, got {raw!r}")
         return raw.strip()
-    if kind == "strategy":
-        if raw not in STRATEGIES:
-            raise UserError(f"{where}: expected one of {', '.join(STRATEGIES)}, got {raw!r}")
+    if kind == "choice":
+        if raw not in CHOICES[key]:
+            raise UserError(f"{where}: expected one of {', '.join(CHOICES[key])}, got {raw!r}")
         return raw
     if kind == "fraction":
         if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw <= 1:

@@ -41,6 +41,7 @@ def test_overrides_are_relative_to_the_working_directory(tmp_path, monkeypatch):
     ("faces:\n  min_confidence: 1.5\n", "faces.min_confidence: expected a number from 0 to 1"),
     ("faces:\n  detector: mtcnn\n", "faces.detector: unknown key (did you mean faces.detector_backend?)"),
     ("faces:\n  strategy: magic\n", "faces.strategy: expected one of default, seed"),
+    ("faces:\n  align: sideways\n", "faces.align: expected one of auto, chip, deepface"),
     ("faces: [1, 2\n", "not valid YAML"),
 ])
 def test_bad_values_name_the_key(tmp_path, text, needle):
@@ -53,3 +54,12 @@ def test_bad_values_name_the_key(tmp_path, text, needle):
 def test_missing_file(tmp_path):
     with pytest.raises(UserError, match="settings file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("model, align, mode", [
+    ("Dlib", "auto", "chip"), ("Facenet", "auto", "deepface"),
+    ("Dlib", "deepface", "deepface"), ("Facenet", "chip", "chip"),
+])
+def test_align_auto_means_chips_for_dlib_only(tmp_path, model, align, mode):
+    cfg = load_config(write(tmp_path, f"faces:\n  model_name: {model}\n  align: {align}\n"))
+    assert cfg.alignment == mode
