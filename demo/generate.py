@@ -24,6 +24,7 @@ from pathlib import Path
 
 from demo import pages, pictures, story
 
+DEMO = Path(__file__).resolve().parent
 TRUTH_FIELDS = ["url", "subjects", "sources"]
 
 
@@ -67,6 +68,25 @@ def build(out: Path) -> list[dict]:
     (out / "faults.json").write_text(json.dumps(faults, indent=1, sort_keys=True) + "\n")
     write_truth(out / "truth.csv", truth)
     return truth
+
+
+def sources_digest() -> str:
+    """A digest of everything the site is made from: this package's code and the bundled photos."""
+    h = hashlib.sha1()
+    for path in sorted(DEMO.glob("*.py")) + sorted(story.FGNET_DIR.iterdir()) + sorted(story.WIDER_DIR.iterdir()):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def build_if_changed(out: Path) -> tuple[int, bool]:
+    """Build unless `out` already holds the site of these very sources; (photos, rebuilt)."""
+    stamp, digest = out / "site" / ".sources", sources_digest()
+    truth = out / "truth.csv"
+    if stamp.is_file() and stamp.read_text() == digest and truth.is_file() and (out / "faults.json").is_file():
+        return len(truth.read_text(encoding="utf-8").splitlines()) - 1, False
+    rows = build(out)
+    stamp.write_text(digest)            # last: a build killed half-way is redone
+    return len(rows), True
 
 
 def _picture(shot: story.Shot, album: story.Album, rng: random.Random):

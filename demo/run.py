@@ -279,8 +279,9 @@ def main() -> int:
         lock = take_lock(OUT)
         (OUT / "logs").mkdir(exist_ok=True)
         print("==> Building the demo site (demo/generate.py)", flush=True)
-        rows = generate.build(OUT)
-        print(f"    {len(story.ALBUMS)} albums, {len(rows)} photos -> {OUT.relative_to(REPO)}/site", flush=True)
+        photos, rebuilt = generate.build_if_changed(OUT)
+        print(f"    {len(story.ALBUMS)} albums, {photos} photos -> {OUT.relative_to(REPO)}/site"
+              + ("" if rebuilt else " (unchanged)"), flush=True)
         settings = DemoSettings()
         server = DemoServer(OUT / "site", OUT / "faults.json", settings.port, OUT / "server.pid",
                             OUT / "logs" / "server.log")

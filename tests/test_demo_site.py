@@ -52,6 +52,19 @@ def test_rebuilding_gives_the_same_bytes_and_the_committed_truth(built, tmp_path
     assert (built / "truth.csv").read_text(encoding="utf-8") == (DEMO / "truth.csv").read_text(encoding="utf-8")
 
 
+def test_the_site_is_rebuilt_only_when_its_sources_change(built, tmp_path):
+    out = tmp_path / "out"
+    assert generate.build_if_changed(out) == (57, True)
+    stamp = out / "site" / ".sources"
+    assert stamp.read_text() == generate.sources_digest()
+    stamp.rename(tmp_path / "stamp")
+    assert tree_digest(out / "site") == tree_digest(built / "site")
+    (tmp_path / "stamp").rename(stamp)
+    assert generate.build_if_changed(out) == (57, False)
+    (out / "site" / ".sources").write_text("made from other sources")
+    assert generate.build_if_changed(out) == (57, True)
+
+
 def test_truth_lists_every_photo_with_the_people_in_it():
     rows = read_truth((DEMO / "truth.csv").read_text(encoding="utf-8"))
     assert len(rows) == 57
