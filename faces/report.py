@@ -379,7 +379,7 @@ nav.years { position:sticky; top:0; z-index:1; background:var(--bg); padding:10p
             border-bottom:1px solid var(--line); display:flex; flex-wrap:wrap; gap:6px 14px; }
 nav.years a { white-space:nowrap; }
 /* Albums flow side by side, so a year of small albums stays compact. */
-.year { display:flex; flex-wrap:wrap; gap:4px 34px; content-visibility:auto; contain-intrinsic-size:auto 300px; }
+.year { display:flex; flex-wrap:wrap; gap:4px 34px; }
 .album { flex:0 1 auto; min-width:0; max-width:100%; }
 .album h3 { max-width:max(100%, 340px); }
 .grid { display:flex; flex-wrap:wrap; gap:12px; }
@@ -408,7 +408,7 @@ footer { padding:30px 20px 40px; color:var(--muted); font-size:13px; }
 def _figure(hit: FaceHit, thumb: str | None, full_href: str | None, kind: str) -> str:
     """One face card. kind: 'ref' (reference), 'hit' (found) or 'miss' (near miss)."""
     img = (f'<img src="thumbs/{quote(thumb)}" alt="" width="{THUMB_SIZE}" height="{THUMB_SIZE}" '
-           f'loading="lazy" decoding="async">' if thumb else '<div class="nothumb">no preview</div>')
+           f'loading="lazy">' if thumb else '<div class="nothumb">no preview</div>')
     if full_href:
         img = f'<a href="{_h(full_href)}" title="{_h(hit.path)}">{img}</a>'
     name = f'<span class="name" title="{_h(hit.path)}">{_h(hit.path.name)}</span>'

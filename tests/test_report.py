@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import csv
 import errno
+import html
+import json
 import os
+import re
+import shutil
+import subprocess
+import tempfile
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
@@ -11,7 +17,7 @@ from urllib.parse import unquote
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from faces import report
 from faces.config import UserError
@@ -270,3 +276,113 @@ def test_summary_counts_photos_albums_years_and_rounds(tmp_path):
     assert "strategy default" in words
     assert words.index("2003 · 2 photos") < words.index("2005 · 1 photo") < words.index("2008 · 1 photo") \
         < words.index("Undated · 1 photo")
+
+
+# --- rendering in a real browser ---------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+WINDOW = (1200, 2000)
+# Appended to a copy of the report: once the page has loaded, wake any image still
+# waiting for its lazy load, then record what every <img> decoded to and where it sits.
+CHECK_SCRIPT = """<script>
+addEventListener("load", async () => {
+  const imgs = [...document.images];
+  await Promise.all(imgs.map(i => i.complete ? null :
+    new Promise(done => { i.onload = i.onerror = done; i.loading = "eager"; })));
+  document.body.setAttribute("data-check", JSON.stringify(imgs.map(i => {
+    const r = i.getBoundingClientRect();
+    return {src: i.getAttribute("src"), width: i.naturalWidth, height: i.naturalHeight,
+            x: r.left + scrollX, y: r.top + scrollY, w: r.width, h: r.height};
+  })));
+});
+</script>"""
+
+
+def chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess:
+    """Headless Chromium on a local page with a fresh profile; its console goes to stderr."""
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium), so report.html "
+                    "was not rendered")
+    profile = Path(tempfile.mkdtemp(prefix="chromium-", dir=tmp_path))
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={profile}", "--hide-scrollbars", "--force-device-scale-factor=1",
+           f"--window-size={WINDOW[0]},{WINDOW[1]}", "--virtual-time-budget=10000",
+           "--run-all-compositor-stages-before-draw",  # the screenshot waits for a complete frame
+           "--enable-logging=stderr", "--v=0", *args, page.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+def fgnet_photos(images: Path, folder: Path) -> list[Path]:
+    """Eight FG-NET faces of different people as small JPEGs; the second one stored
+    turned, with an EXIF orientation tag, as phones write them."""
+    picked = {}
+    for src in sorted(images.glob("*.JPG")):
+        picked.setdefault(src.name[:3], src)
+    paths = []
+    for i, src in enumerate(list(picked.values())[:8]):
+        with Image.open(src) as im:
+            im = im.convert("RGB")
+            im.thumbnail((320, 320))
+            dest = folder / ("2005-12-27 Осенний поход" if i in (2, 3) else "misc") / f"{src.stem}.jpg"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if i == 1:
+                exif = Image.Exif()
+                exif[0x0112] = 6
+                im.transpose(Image.Transpose.ROTATE_90).save(dest, "JPEG", quality=90, exif=exif)
+            else:
+                im.save(dest, "JPEG", quality=90)
+        paths.append(dest.resolve())
+    return paths
+
+
+def centre_box(path: Path) -> tuple[int, int, int, int]:
+    """FG-NET photos are portraits: the face sits in the middle (upright size)."""
+    with Image.open(path) as im:
+        w, h = ImageOps.exif_transpose(im).size
+    return round(w * 0.25), round(h * 0.2), round(w * 0.5), round(h * 0.55)
+
+
+@pytest.mark.slow
+def test_report_renders_in_headless_chromium_with_every_thumbnail(tmp_path, bench_kit):
+    photos = fgnet_photos(bench_kit / "data" / "fgnet" / "images", tmp_path / "data")
+    assert len(photos) == 8
+    hits = [FaceHit(p, f"http://site.example/media/{p.stem}.jpg", d, centre_box(p), s, it, a)
+            for p, d, s, it, a in [(photos[0], date(2003, 2, 3), 0.97, 0, "Последний звонок <2003>"),
+                                   (photos[1], date(2003, 2, 3), 0.88, 1, "Последний звонок <2003>"),
+                                   (photos[2], date(2005, 12, 27), 0.74, 2, ""),
+                                   (photos[3], date(2005, 12, 27), 0.69, 0, ""),
+                                   (photos[4], None, 0.81, 1, "")]]
+    references = [FaceHit(p, "", None, centre_box(p), 1.0, 0) for p in photos[5:7]]
+    near = [FaceHit(photos[7], "", date(2004, 5, 1), centre_box(photos[7]), 0.41, 0)]
+    out = tmp_path / "results"
+    report_path = write_results(out, hits, references, near, settings={"strategy": "default", "detector": "dlib"})
+
+    # 1. Every thumbnail loads and decodes: checked in a copy with a script, by the browser itself.
+    check_page = out / "check.html"
+    check_page.write_text(report_path.read_text(encoding="utf-8").replace("</body>", CHECK_SCRIPT + "</body>"),
+                          encoding="utf-8")
+    dom = chromium(tmp_path, check_page, "--dump-dom").stdout
+    found = re.search(r'<body data-check="([^"]*)"', dom)
+    assert found, "the check script did not finish: " + dom[:500]
+    images = json.loads(html.unescape(found.group(1)))
+    assert len(images) == 8
+    assert [(i["width"], i["height"]) for i in images] == [(160, 160)] * 8, images
+
+    # 2. The real page renders without console messages, and the screenshot shows the thumbnails.
+    shot = tmp_path / "report.png"
+    proc = chromium(tmp_path, report_path, f"--screenshot={shot}")
+    assert [line for line in proc.stderr.splitlines() if ":CONSOLE" in line] == []
+    screen = Image.open(shot).convert("RGB")
+    assert screen.size == WINDOW
+    assert np.asarray(screen).std() > 30                      # not a blank page
+    on_screen = [i for i in images if i["y"] + i["h"] <= WINDOW[1]]
+    assert len(on_screen) >= 6, images
+    for img in on_screen:
+        x, y = round(img["x"]), round(img["y"])
+        shown = np.asarray(screen.crop((x, y, x + 160, y + 160)), dtype=float)
+        thumb = np.asarray(Image.open(out / img["src"]).convert("RGB"), dtype=float)
+        assert shown.std() > 10, img                            # a photo, not an empty box
+        assert np.abs(shown - thumb).mean() < 12, img           # and it is this thumbnail, where the page says
