@@ -26,7 +26,7 @@ class PhotoEntry:
 @dataclass
 class AlbumItem:
     url: str
-    order: tuple[int, int]     # (album list page, position on it): the site's album order
+    order: tuple[int, ...]     # (album list page, position on it[, position inside the parent album...])
     album_id: str = ""
     title: str = ""
     date: date | None = None

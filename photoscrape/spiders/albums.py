@@ -1,7 +1,8 @@
 """`scrapy crawl albums`: every album of the site in settings.yaml, with all its photos.
 
 Album list pages (following "next" links) -> each album's first page (title,
-date and count, unless its entry on the list already showed them) -> its photo
+date and count, unless its entry on the list already showed them; album
+entries on it are albums inside the album, read the same way) -> its photo
 grid across pages -> each photo's page, for the image URL (skipped when the
 grid links images directly). An album is yielded once all its photo pages are
 read, with its photos in the site's order; the photos pipeline downloads them.
@@ -66,22 +67,37 @@ class AlbumsSpider(scrapy.Spider):
             self.miss("album_entry", response.url)
         found: list[tuple[str, scrapy.Selector | None]] = []
         if entries:
-            for entry in entries:
-                urls = links(entry, p.album_links, base)
-                if urls:
-                    found.append((urls[0], entry))
-                else:
-                    self.miss("album_links", f"{response.url} (an album_entry without a link)")
+            found = self.entry_links(entries, base, response.url)
         else:
             found = [(url, None) for url in links(response, p.album_links, base)]
         if not found:
             self.miss("album_links", response.url)
+        yield from self.album_requests(found, (page,))
 
+        for url in links(response, p.next_albums_page, base)[:1]:
+            if url not in self.seen_list_pages:
+                self.seen_list_pages.add(url)
+                yield scrapy.Request(url, self.parse, errback=self.list_page_failed,
+                                     cb_kwargs={"page": page + 1}, dont_filter=True)
+
+    def entry_links(self, entries, base: str, page_url: str) -> list[tuple[str, scrapy.Selector]]:
+        found = []
+        for entry in entries:
+            urls = links(entry, self.profile.album_links, base)
+            if urls:
+                found.append((urls[0], entry))
+            else:
+                self.miss("album_links", f"{page_url} (an album_entry without a link)")
+        return found
+
+    def album_requests(self, found: list[tuple[str, scrapy.Selector | None]], order: tuple[int, ...]):
+        """One request per album not seen yet; `order` + its position is its place in the site's order."""
+        p = self.profile
         for position, (url, entry) in enumerate(found):
             if url in self.seen_albums:
                 continue
             self.seen_albums.add(url)
-            album = AlbumItem(url=url, order=(page, position), album_id=album_id(url, p.album_id))
+            album = AlbumItem(url=url, order=(*order, position), album_id=album_id(url, p.album_id))
             if entry is not None:
                 album.title = text(entry, p.album_title)
                 album.date_text = text(entry, p.album_date)
@@ -89,12 +105,6 @@ class AlbumsSpider(scrapy.Spider):
             self.open_albums[url] = album
             yield scrapy.Request(url, self.parse_album, errback=self.album_page_failed,
                                  cb_kwargs={"album": album, "grid_page": 0}, dont_filter=True)
-
-        for url in links(response, p.next_albums_page, base)[:1]:
-            if url not in self.seen_list_pages:
-                self.seen_list_pages.add(url)
-                yield scrapy.Request(url, self.parse, errback=self.list_page_failed,
-                                     cb_kwargs={"page": page + 1}, dont_filter=True)
 
     def list_page_failed(self, failure: Failure):
         reason = failure_reason(failure.value)
@@ -106,11 +116,16 @@ class AlbumsSpider(scrapy.Spider):
     def parse_album(self, response: Response, album: AlbumItem, grid_page: int, seen_grid=None):
         p = self.profile
         seen_grid = seen_grid if seen_grid is not None else {response.url}
+        sub_albums = []
         if grid_page == 0:
             self.read_album_fields(response, album)
+            # Albums inside albums (thumbsup's sub-folders): album entries on an album page.
+            if p.album_entry:
+                sub_albums = self.entry_links(select(response, p.album_entry), get_base_url(response), response.url)
+                yield from self.album_requests(sub_albums, album.order)
         known = {e.page_url or e.url for e in album.photos}
         new_links = [u for u in links(response, p.photo_links, get_base_url(response)) if u not in known]
-        if grid_page == 0 and not new_links and album.displayed_count != 0:
+        if grid_page == 0 and not new_links and album.displayed_count != 0 and not sub_albums:
             self.miss("photo_links", response.url)     # an album showing "0 photos" is just empty
         for url in new_links:
             album.photos.append(PhotoEntry(url=None, page_url=url) if p.photo_image else PhotoEntry(url=url))
