@@ -131,4 +131,4 @@ class ManifestPipeline:
         kept = len(self.records(reached_all)) - len(self.albums)
         text = render(self.records(reached_all)[: len(self.albums)], report, self.manifest, kept)
         (self.manifest.parent / SUMMARY_FILE).write_text(text, encoding="utf-8")
-        print(text, flush=True)
+        print(text, end="", flush=True)
