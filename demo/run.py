@@ -183,30 +183,30 @@ def end_process(proc: subprocess.Popen, grace: float) -> None:
 
 
 def run_step(title: str, cmd: list[str], env: dict, log: Path | None = None) -> str:
-    """Run one command from the repository root, its output on the terminal (and in `log`).
+    """Run one command from the repository root; raise StepFailed if it fails.
 
-    Returns the output. On SIGTERM/Ctrl-C the command is asked to stop
-    (SIGTERM), then killed after 15 s.
+    Without `log` the command has the terminal (progress bars stay bars);
+    with it, its output goes to the terminal and to `log`, and is returned.
+    On SIGTERM/Ctrl-C the command is asked to stop (SIGTERM), then killed after 15 s.
     """
     print(f"\n==> {title}\n    $ {' '.join(_shown(c) for c in cmd)}", flush=True)
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    pipe = subprocess.PIPE if log else None
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=pipe, stderr=subprocess.STDOUT if log else None,
                             preexec_fn=_child_setup(os.getpid()))
     lines: list[bytes] = []
-    sink = open(log, "wb") if log else None
     try:
-        for line in proc.stdout:
-            lines.append(line)
-            sys.stdout.buffer.write(line)
-            sys.stdout.flush()
-            if sink:
-                sink.write(line)
+        if log:
+            with open(log, "wb") as sink:
+                for line in proc.stdout:
+                    lines.append(line)
+                    sink.write(line)
+                    sys.stdout.buffer.write(line)
+                    sys.stdout.flush()
         proc.wait()
     finally:
-        if sink:
-            sink.close()
         end_process(proc, grace=15)
     if proc.returncode:
-        where = f"; its output is in {log.relative_to(REPO)}" if log else ""
+        where = f"; its output is in {_shown(str(log))}" if log else ""
         raise StepFailed(f"{title}: `{' '.join(_shown(c) for c in cmd)}` exited with status {proc.returncode}{where}")
     return b"".join(lines).decode("utf-8", "replace")
 
@@ -287,14 +287,19 @@ def main() -> int:
                             OUT / "logs" / "server.log")
         server.start()
         print(f"    serving it on {server.url}", flush=True)
-        run_step("Crawling every album", [sys.executable, "-m", "scrapy", "crawl", "albums"], env,
-                 OUT / "logs" / "crawl.log")
+        # Scrapy's own log goes to a file; the terminal gets the crawl summary.
+        crawl_log = OUT / "logs" / "crawl.log"
+        try:
+            run_step("Crawling every album",
+                     [sys.executable, "-m", "scrapy", "crawl", "albums", "--logfile", str(crawl_log)], env)
+        except StepFailed as exc:
+            raise StepFailed(f"{exc}; Scrapy's log is in {_shown(str(crawl_log))}") from None
         server.stop()                                 # the faces steps need no site
         run_step(f"Finding person {SUBJECT} from the two photos in demo/references",
-                 [sys.executable, "-m", "faces.match"], env, OUT / "logs" / "match.log")
+                 [sys.executable, "-m", "faces.match"], env)
         evaluation = run_step("Scoring the result against the truth",
                               [sys.executable, "-m", "faces.evaluate", "--truth", str(TRUTH),
-                               "--subject", SUBJECT], env, OUT / "logs" / "evaluate.log")
+                               "--subject", SUBJECT, "--list"], env, OUT / "logs" / "evaluate.txt")
         print(summary(settings, evaluation, time.monotonic() - started))
         return 0
     except StepFailed as exc:

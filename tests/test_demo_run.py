@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -26,6 +27,8 @@ import json, os, sys, time, urllib.request
 from pathlib import Path
 import yaml
 Path(os.environ["FAKE_MARKER"]).write_text(str(os.getpid()))
+assert sys.argv[1:3] == ["crawl", "albums"] and sys.argv[3] == "--logfile", sys.argv
+Path(sys.argv[4]).write_text("scrapy log")
 config = Path(os.environ["PHOTOSCRAPE_CONFIG"])
 doc = yaml.safe_load(config.read_text())
 page = urllib.request.urlopen(doc["site"]["start_urls"][0], timeout=5).read().decode()
@@ -64,15 +67,9 @@ out.mkdir(parents=True, exist_ok=True)
 
 FAKE_EVALUATE = '''
 import sys
-assert sys.argv[1:3] == ["--truth", sys.argv[2]] and sys.argv[3:] == ["--subject", "016"], sys.argv
+assert sys.argv[1] == "--truth" and sys.argv[3:] == ["--subject", "016", "--list"], sys.argv
 print("precision 0.93  recall 0.87  F1 0.90  (13 of 14 found right, 15 in truth)")
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class DemoCopy:
@@ -186,7 +183,8 @@ def test_demo_prints_the_crawl_the_photos_found_the_scores_and_the_report(demo):
     assert "found:      2 photos of person 016" in out
     assert "precision 0.93, recall 0.87" in out
     assert f"report:     {demo.out / 'results' / 'report.html'}" in out
-    assert (demo.out / "logs" / "crawl.log").read_text().strip() == "crawl summary: 2 albums"
+    assert (demo.out / "logs" / "crawl.log").read_text() == "scrapy log"
+    assert (demo.out / "logs" / "evaluate.txt").read_text().startswith("precision 0.93")
     assert "57 photos -> demo-output/site (unchanged)" in out
     demo.assert_clean()
 
@@ -194,7 +192,7 @@ def test_demo_prints_the_crawl_the_photos_found_the_scores_and_the_report(demo):
 def test_a_failed_step_stops_the_server_and_says_where_the_log_is(demo):
     done = demo.run(crawl="fail")
     assert done.returncode == 1
-    assert "exited with status 3; its output is in demo-output/logs/crawl.log" in done.stderr
+    assert "exited with status 3; Scrapy's log is in demo-output/logs/crawl.log" in done.stderr
     demo.assert_clean()
 
 
