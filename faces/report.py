@@ -357,7 +357,7 @@ CSS = """
 * { box-sizing: border-box; }
 body { margin:0; background:var(--bg); color:var(--ink);
        font:15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-header, main, footer { max-width:1200px; margin:0 auto; padding:0 20px; }
+header, main, footer { max-width:1440px; margin:0 auto; padding:0 20px; }
 header { padding-top:28px; }
 h1 { font-size:28px; margin:0 0 6px; }
 h2 { font-size:21px; margin:34px 0 10px; padding-bottom:6px; border-bottom:1px solid var(--line); }
