@@ -21,6 +21,7 @@ from PIL import Image, ImageOps
 
 from faces import report
 from faces.config import UserError
+from faces.images import load_rgb
 from faces.report import CSV_COLUMNS, FaceHit, album_groups, face_thumbnail, thumb_region, write_results
 
 RED, BLUE = (220, 20, 20), (20, 40, 200)
@@ -199,6 +200,16 @@ def test_thumbnail_crops_the_upright_face_of_an_exif_rotated_photo(tmp_path, siz
         assert _near(thumb.getpixel(xy), RED), xy
     for xy in [(20, 20), (140, 140), (80, 20), (20, 80)]:
         assert _near(thumb.getpixel(xy), BLUE), xy
+    # The same crop as from the array the index detects faces on, so the index's boxes fit.
+    left, top, right, bottom = thumb_region(box, *size)
+    from_index = Image.fromarray(load_rgb(path)[top:bottom, left:right]).resize((160, 160))
+    assert np.abs(np.asarray(thumb, float) - np.asarray(from_index, float)).mean() < 3
+
+
+def test_a_transparent_png_gets_a_white_background_like_in_the_index(tmp_path):
+    path = tmp_path / "logo.png"
+    Image.new("RGBA", (100, 100), (0, 0, 0, 0)).save(path)
+    assert face_thumbnail(path, (25, 25, 50, 50)).getpixel((80, 80)) == (255, 255, 255)
 
 
 def _near(rgb, target, tolerance=40):
