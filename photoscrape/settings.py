@@ -47,6 +47,7 @@ DOWNLOADER_MIDDLEWARES = {
 
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False     # no code-running HTTP server inside a crawl of personal albums
 FEED_EXPORT_ENCODING = "utf-8"
 
 try:

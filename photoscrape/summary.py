@@ -61,6 +61,8 @@ def _label(record: dict) -> str:
 
 def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_before: int = 0) -> str:
     lines = [f"{'date':<10}  {'album':<{TITLE_WIDTH}}  {'shown':>5}  {'found':>5}  {'saved':>5}  {'failed':>6}"]
+    if not records:
+        lines = []
     for r in records:
         shown = "-" if r["displayed_count"] is None else r["displayed_count"]
         failed = sum(p["status"] == FAILED for p in r["photos"])
@@ -71,7 +73,8 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
     saved = sum(r["saved_count"] for r in records)
     already = sum(p["status"] == ALREADY_SAVED for r in records for p in r["photos"])
     failed = sum(p["status"] == FAILED for r in records for p in r["photos"])
-    lines.append("")
+    if records:
+        lines.append("")
     lines.append(f"{len(records)} albums, {found} photos found: {saved} on disk "
                  f"({report.new_saved} saved now, {already} already saved), {failed} failed.")
 
@@ -82,7 +85,8 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
             lines.append(f"  {_label(r).rstrip()}  {r['url']}")
             lines.append(f"      {why_incomplete(r, report.problems.get(r['url'], []))}")
     elif records:
-        lines.append("Every album is complete.")
+        lines.append("Every album is complete." if report.reached_all
+                     else "These albums are complete, but the crawl did not reach every album (see below).")
 
     if report.list_errors:
         lines.append(f"Album list pages that could not be read ({len(report.list_errors)}): some albums may be missing:")
@@ -95,7 +99,8 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
         lines.append(f"Albums not finished when the crawl stopped ({len(report.unfinished_albums)}): "
                      + ", ".join(report.unfinished_albums[:EXAMPLES]) + (" ..." if len(report.unfinished_albums) > EXAMPLES else ""))
     if kept_from_before:
-        lines.append(f"{kept_from_before} albums this crawl did not reach are kept in the manifest from the last crawl.")
+        lines.append(f"Kept from the last crawl in the manifest, not reached this time: {kept_from_before} "
+                     f"album{'s' * (kept_from_before != 1)}.")
     for key, pages in sorted(report.misses.items()):
         examples = ", ".join(pages[:EXAMPLES]) + (" ..." if len(pages) > EXAMPLES else "")
         lines.append(f"Selector site.{key} matched nothing on {len(pages)} page{'s' * (len(pages) != 1)}: {examples}")

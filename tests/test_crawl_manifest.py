@@ -80,3 +80,59 @@ def test_summary_table_and_problems():
     assert "Selector site.album_date matched nothing on 1 page: http://s/album/3/" in text
     assert "site.photo_date" in text and "Manifest: data/albums.jsonl" in text
     json.dumps(recs)     # records are plain JSON
+
+
+class FakeSpider:
+    """What ManifestPipeline reads from the spider at the end."""
+
+    def __init__(self, list_errors=(), open_albums=()):
+        self.list_errors = list(list_errors)
+        self.open_albums = {u: None for u in open_albums}
+        self.misses, self.omitted_selectors, self.unreadable_dates = {}, [], []
+
+
+def pipeline(tmp_path):
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+
+    from photoscrape.manifest import ManifestPipeline
+    crawler = get_crawler(Spider, {"PHOTOSCRAPE_MANIFEST": str(tmp_path / "albums.jsonl"),
+                                   "IMAGES_STORE": str(tmp_path / "photos")})
+    return ManifestPipeline.from_crawler(crawler)
+
+
+def numbered(n: int, order) -> AlbumItem:
+    item = album(1, ["saved"])
+    item.url, item.order, item.title = f"http://s/album/{n}/", order, f"album {n}"
+    return item
+
+
+def test_albums_are_written_in_site_order_and_vanished_ones_dropped_after_a_full_crawl(tmp_path, capsys):
+    write_manifest(tmp_path / "albums.jsonl", [{"url": "http://s/album/9/", "title": "gone"}])
+    pipe = pipeline(tmp_path)
+    for n, order in [(2, (1, 0)), (1, (0, 1)), (3, (0, 0, 0))]:     # finished in any order
+        pipe.process_item(numbered(n, order))
+    pipe.spider_closed(FakeSpider(), "finished")
+    assert [r["title"] for r in read_manifest(tmp_path / "albums.jsonl")] == ["album 3", "album 1", "album 2"]
+    assert "Every album is complete." in capsys.readouterr().out
+
+
+def test_a_stopped_crawl_keeps_the_albums_it_did_not_reach(tmp_path, capsys):
+    old = [album_record(numbered(n, (0, n)), "photos/") for n in (1, 2)]
+    write_manifest(tmp_path / "albums.jsonl", old)
+    pipe = pipeline(tmp_path)
+    pipe.process_item(numbered(1, (0, 1)))
+    pipe.spider_closed(FakeSpider(open_albums=["http://s/album/2/"]), "shutdown")
+    assert [r["url"] for r in read_manifest(tmp_path / "albums.jsonl")] == ["http://s/album/1/", "http://s/album/2/"]
+    out = capsys.readouterr().out
+    assert "The crawl stopped early (shutdown); run it again to finish." in out
+    assert "Kept from the last crawl in the manifest, not reached this time: 1 album." in out
+
+
+def test_an_unreachable_site_leaves_the_manifest_alone(tmp_path, capsys):
+    old = [album_record(numbered(1, (0, 0)), "photos/")]
+    write_manifest(tmp_path / "albums.jsonl", old)
+    before = (tmp_path / "albums.jsonl").read_bytes()
+    pipeline(tmp_path).spider_closed(FakeSpider(list_errors=["http://s/: connection refused"]), "finished")
+    assert (tmp_path / "albums.jsonl").read_bytes() == before
+    assert "http://s/: connection refused" in capsys.readouterr().out
