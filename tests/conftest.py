@@ -85,3 +85,12 @@ def serve_site():
     yield start
     for s in servers:
         s.stop()
+
+
+@pytest.fixture(scope="session")
+def deepface_home(tmp_path_factory) -> Path:
+    """DEEPFACE_HOME for tests that load face models; faces.weights copies dlib's files in on first use."""
+    home = tmp_path_factory.mktemp("deepface-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEEPFACE_HOME", str(home))
+        yield home
