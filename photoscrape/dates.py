@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import re
 import unicodedata
 
@@ -75,6 +76,7 @@ _RANGE_SEPARATOR = re.compile(
       | \s+(?:до|по|to|until|till|through|thru)\s+""",
     re.IGNORECASE | re.VERBOSE,
 )
+_MAX_RANGE_TRIES = 4
 # Words that open a range ("от Сб 1 до ...", "с 1 по ...", "from 1 to ...").
 _RANGE_START = re.compile(r"(?:^|\s)(?:от|с|со|from|between)\s+", re.IGNORECASE)
 
@@ -128,7 +130,8 @@ def _parse_cached(text: str, languages: tuple[str, ...]) -> dt.date | None:
     if iso:
         return iso
     text = " ".join(_CLOCK_TIME.sub(" ", _ISO_T_TIME.sub(" ", text)).split())
-    for separator in _RANGE_SEPARATOR.finditer(text):
+    # The first few separators only: a range is a short thing, and each try parses the rest.
+    for separator in itertools.islice(_RANGE_SEPARATOR.finditer(text), _MAX_RANGE_TRIES):
         first = _range_start(text[:separator.start()], text[separator.end():], languages, parser)
         if first:
             return first

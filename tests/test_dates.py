@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from photoscrape import dates
 from photoscrape.dates import check_languages, parse_album_date, parse_count
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,6 +63,9 @@ RU_EXAMPLES = [
     ("сентябрь 2014", date(2014, 9, 1)),
 ]
 
+# thumbsup --locale ru (moment.js "DD MMM YYYY"): every month's short form, as a range
+MOMENT_RU_MONTHS = ["янв.", "февр.", "мар.", "апр.", "мая", "июня", "июля", "авг.", "сент.", "окт.", "нояб.", "дек."]
+
 EN_EXAMPLES = [
     ("February 21, 2014", date(2014, 2, 21)),
     ("21 Feb 2014", date(2014, 2, 21)),
@@ -86,12 +90,20 @@ NO_DATE = [
     "вчера", "сегодня в 12:30", "3 года назад", "на прошлой неделе",  # relative to the visit
     "yesterday", "2 days ago", "last month",
     "29.02.2015", "31.04.2014", "99.99.2014", "1393000000",  # impossible dates, a Unix time
+    "29 февраля 2015",  # not "февраля 2015" without its impossible day
+    "—", "-", " - ", "от до", "None", "n/a",  # placeholders
 ]
 
 
 @pytest.mark.parametrize("text, expected", RU_EXAMPLES)
 def test_russian_dates(text, expected):
     assert parse_album_date(text, ["ru"]) == expected
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+def test_thumbsup_russian_short_months(month):
+    short = MOMENT_RU_MONTHS[month - 1]
+    assert parse_album_date(f"05 {short} 2011 - 07 {short} 2011", ["ru"]) == date(2011, month, 5)
 
 
 @pytest.mark.parametrize("text, expected", EN_EXAMPLES)
@@ -135,6 +147,15 @@ def test_feb_29_only_in_leap_years():
 def test_impossible_first_day_of_a_range_falls_back_to_the_day_that_exists():
     # dateparser alone would go back to 2012-02-29
     assert parse_album_date("29 февраля - 2 марта 2015", ["ru"]) == date(2015, 3, 2)
+
+
+def test_long_text_with_many_dashes_is_not_searched_once_per_dash(monkeypatch):
+    # every dash could start a range; only the first few are tried (all 400 took 8 s)
+    searches = []
+    real_search = dates.search_dates
+    monkeypatch.setattr(dates, "search_dates", lambda *a, **kw: searches.append(a) or real_search(*a, **kw))
+    assert parse_album_date("Поход - отдых - " * 200 + "21 фев 2014", ["ru"]) == date(2014, 2, 21)
+    assert 1 <= len(searches) <= dates._MAX_RANGE_TRIES + 1
 
 
 def test_unknown_language_is_a_clear_error():
