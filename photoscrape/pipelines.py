@@ -68,9 +68,9 @@ class PhotosPipeline(ImagesPipeline):
 
     def file_path(self, request: Request, response: Response | None = None, info=None, *,
                   item: Any = None) -> str:
-        if "photo_path" not in request.meta:    # decided once: claiming a name is not repeatable
-            request.meta["photo_path"] = self.photos.claim(request.url, request.meta["photo_name"])
-        return request.meta["photo_path"]
+        """The photo's date-based name (naming.py); the store keeps another photo's file from
+        being overwritten by giving the newcomer a variant of it."""
+        return request.meta["photo_name"]
 
     # Fetched: check, convert, store ------------------------------------------------
 
@@ -78,15 +78,17 @@ class PhotosPipeline(ImagesPipeline):
         if response.status != 200:
             return self._failed(request, http_status(response.status))
         try:
-            checksum = await self.image_downloaded(response, request, info, item=item)
+            saved, written = await self.image_downloaded(response, request, info, item=item)
         except imaging.BadPhoto as exc:
             return self._failed(request, str(exc))
-        self.inc_stats(SAVED)
-        return {"url": request.url, "path": self.file_path(request), "checksum": checksum, "status": SAVED}
+        status = SAVED if written else ALREADY_SAVED
+        self.inc_stats(status)
+        return {"url": request.url, "path": saved.path, "checksum": saved.checksum, "status": status}
 
-    async def image_downloaded(self, response: Response, request: Request, info, *, item: Any = None) -> str:
+    async def image_downloaded(self, response: Response, request: Request, info, *, item: Any = None):
+        """Store the photo; (record, whether a file was written). Scrapy's returns the checksum."""
         for path, _image, buf in self.get_images(response, request, info, item=item):
-            return self.photos.save(request.url, path, buf.getvalue()).checksum
+            return self.photos.save(request.url, path, buf.getvalue())
         raise AssertionError("get_images yields the photo")
 
     def get_images(self, response: Response, request: Request, info, *, item: Any = None):

@@ -8,6 +8,11 @@ record, not the file name, is what makes a photo "already saved" on a rerun:
 the URL was saved, and the file it was saved to still has the same checksum.
 So a `.jpg` URL that served PNG bytes (stored converted) is not fetched again,
 and a photo whose position in its album changed keeps its file.
+
+A name already holding another URL's photo is never overwritten: if the new
+bytes are the same photo (sites that sign or rotate their image URLs, a site
+moved to https), the file is kept and the new URL recorded against it; if not
+(the album was reordered), the new photo gets a name of its own.
 """
 from __future__ import annotations
 
@@ -89,32 +94,39 @@ class PhotoStore:
         rec = self._by_url.get(url)
         if rec is None:
             return None
-        file = self.root / rec.path
-        try:
-            if checksum_file(file) == rec.checksum:
-                return rec
-            logger.warning("%s changed since it was saved from %s; fetching it again", file, url)
-        except OSError:
-            logger.warning("%s (saved from %s) is gone; fetching it again", file, url)
+        if self._unchanged(rec):
+            return rec
+        logger.warning("%s (saved from %s) is gone or changed; fetching it again", self.root / rec.path, url)
         return None
 
-    def claim(self, url: str, preferred: str) -> str:
-        """The path to store `url` at: `preferred`, unless another URL already holds it."""
-        owner = self._owner.get(preferred)
-        path = preferred if owner in (None, url) else disambiguated(preferred, url)
-        self._owner[path] = url
-        return path
+    def save(self, url: str, path: str, data: bytes) -> tuple[SavedPhoto, bool]:
+        """Store `data` for `url` at `path` (its preferred name) and record it.
 
-    def save(self, url: str, path: str, data: bytes) -> SavedPhoto:
-        """Write `data` to `path` (temporary name, then rename) and record it."""
+        Returns the record and whether a file was written (False: the same photo was
+        already stored at that name under another URL)."""
+        owner = self._owner.get(path)
+        if owner not in (None, url):
+            held = self._by_url.get(owner)
+            if held and held.path == path and held.checksum == checksum_bytes(data) and self._unchanged(held):
+                return self._record(url, path, held.checksum), False
+            path = disambiguated(path, url)
         target = self.root / path
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}{PARTIAL_SUFFIX}")
         partial.write_bytes(data)
         os.replace(partial, target)
-        rec = SavedPhoto(url=url, path=path, checksum=checksum_bytes(data))
+        return self._record(url, path, checksum_bytes(data)), True
+
+    def _unchanged(self, rec: SavedPhoto) -> bool:
+        try:
+            return checksum_file(self.root / rec.path) == rec.checksum
+        except OSError:
+            return False
+
+    def _record(self, url: str, path: str, checksum: str) -> SavedPhoto:
+        rec = SavedPhoto(url=url, path=path, checksum=checksum)
         with self.state_file.open("a", encoding="utf-8") as f:
             f.write(json.dumps(rec.__dict__, ensure_ascii=False) + "\n")
         self._by_url[url] = rec
-        self._owner[path] = url
+        self._owner.setdefault(path, url)
         return rec

@@ -162,6 +162,15 @@ def test_a_name_held_by_another_photo_is_not_overwritten(pipe):
     assert checksum_file(pipe.photos.root / first["path"]) == first["checksum"]
 
 
+def test_the_same_photo_under_a_new_url_is_not_stored_twice(pipe):
+    body = jpeg(photo())
+    first, _ = fetch(pipe, body, url="http://site.test/a.jpg?sig=111", name="x/2014-01-01_1_001.jpg")
+    # Signed image URLs change between visits; the photo itself does not.
+    again, _ = fetch(pipe, body, url="http://site.test/a.jpg?sig=222", name="x/2014-01-01_1_001.jpg")
+    assert (again["status"], again["path"], again["checksum"]) == ("already_saved", first["path"], first["checksum"])
+    assert [p.name for p in pipe.photos.root.rglob("*.jpg")] == ["2014-01-01_1_001.jpg"]
+
+
 def test_network_failure_is_a_one_line_reason(pipe):
     with pytest.raises(PhotoFailed, match="^connection refused$"):
         pipe.media_failed(Failure(ConnectionRefusedError()), Request(URL), None)
