@@ -17,8 +17,9 @@ ranges and decides what counts as a date for an archive:
 - A range gives its first day; the first day's missing month or year is taken
   from the second ("1 - 6 января 2022" -> 2022-01-01, "28 декабря - 3 января
   2022" -> 2021-12-28).
-- Clock times and time zones are dropped before parsing: the date is the
-  calendar day as written, whatever the machine's time zone.
+- A time zone in the text is dropped before parsing: the date is the calendar
+  day as written ("21 фев 2014 23:30 MSK" -> 2014-02-21), never converted,
+  whatever the machine's time zone.
 - Numeric dates follow the first language's usual order (ru: day.month.year,
   en: month/day/year); year-first forms ("2014-02-21") are always year-first.
 """
@@ -34,6 +35,7 @@ import dateparser
 from dateparser.date import DateDataParser
 from dateparser.languages.loader import default_loader
 from dateparser.search import search_dates
+from dateparser.timezone_parser import pop_tz_offset_from_string
 
 __all__ = ["parse_album_date", "parse_count", "check_languages"]
 
@@ -50,17 +52,6 @@ _FIXED_BASE = dt.datetime(2000, 1, 1)
 # hyphen, word joiner, byte-order mark. NFKC turns no-break (U+00A0), narrow
 # no-break (U+202F), thin and figure spaces into plain spaces.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u00ad\u2060\ufeff"))
-
-# A clock time with optional seconds, am/pm and time zone ("в 12:30",
-# "10:00 pm PST", "23:30:00 -05:00", "12:30 UTC+3"). The album's date is the
-# day as written; keeping the zone would make dateparser convert it.
-_CLOCK_TIME = re.compile(
-    r"""(?<![\d:])\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?
-        (?:\s*[ap]\.?\s?m\.?(?![a-z]))?
-        (?:\s*(?:z\b|(?:utc|gmt)?\s*[+-]\d{1,2}(?::?\d{2})?\b|(?:utc|gmt)\b|[a-z]{2,5}t\b))?""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_ISO_T_TIME = re.compile(r"(?<=\d)T(?=\d{1,2}:\d{2})")
 
 # Where a date range is split: dashes (a hyphen-minus only with a space beside
 # it, between two day numbers "1-6", or between two whole numeric dates
@@ -129,7 +120,8 @@ def _parse_cached(text: str, languages: tuple[str, ...]) -> dt.date | None:
     iso = _iso_date(text)
     if iso:
         return iso
-    text = " ".join(_CLOCK_TIME.sub(" ", _ISO_T_TIME.sub(" ", text)).split())
+    # A zone would make dateparser convert the time to UTC: "21 фев 2014 MSK" would be the 20th.
+    text = " ".join(pop_tz_offset_from_string(text, as_offset=False)[0].split())
     # The first few separators only: a range is a short thing, and each try parses the rest.
     for separator in itertools.islice(_RANGE_SEPARATOR.finditer(text), _MAX_RANGE_TRIES):
         first = _range_start(text[:separator.start()], text[separator.end():], languages, parser)
