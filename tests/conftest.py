@@ -94,3 +94,13 @@ def deepface_home(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEEPFACE_HOME", str(home))
         yield home
+
+
+def shuffled_tiles(rgb, tile: int = 25):
+    """A photo with no face: its own pixels in 25-px tiles, shuffled (real colours and texture)."""
+    import numpy as np
+
+    h, w = (rgb.shape[0] // tile) * tile, (rgb.shape[1] // tile) * tile
+    tiles = rgb[:h, :w].reshape(h // tile, tile, w // tile, tile, 3).swapaxes(1, 2).reshape(-1, tile, tile, 3)
+    tiles = tiles[np.random.default_rng(0).permutation(len(tiles))]
+    return np.ascontiguousarray(tiles.reshape(h // tile, w // tile, tile, tile, 3).swapaxes(1, 2).reshape(h, w, 3))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import FGNET, REPO
+from conftest import FGNET, REPO, shuffled_tiles
 from faces.config import load_config
 from faces.embed import FaceEncoder
 from faces.images import load_rgb
@@ -87,14 +87,6 @@ def iou(a, b) -> float:
     w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
     h = max(0, min(ay + ah, by + bh) - max(ay, by))
     return w * h / (aw * ah + bw * bh - w * h)
-
-
-def shuffled_tiles(rgb: np.ndarray, tile: int = 25) -> np.ndarray:
-    """The photo's own pixels in 25-px tiles, shuffled: a real photo's colours and texture, no face."""
-    h, w = (rgb.shape[0] // tile) * tile, (rgb.shape[1] // tile) * tile
-    tiles = rgb[:h, :w].reshape(h // tile, tile, w // tile, tile, 3).swapaxes(1, 2).reshape(-1, tile, tile, 3)
-    tiles = tiles[np.random.default_rng(0).permutation(len(tiles))]
-    return np.ascontiguousarray(tiles.reshape(h // tile, w // tile, tile, tile, 3).swapaxes(1, 2).reshape(h, w, 3))
 
 
 def test_no_face_no_embedding(chips, photo):

@@ -1,0 +1,398 @@
+"""`python -m faces.index`: detect and embed every downloaded photo not yet indexed.
+
+The photos are those of the crawl's manifest (`<data>/albums.jsonl`: path,
+source URL, album date) plus any image file under `<data>/photos/` that it
+does not list (dated from EXIF when possible). Each distinct content is indexed
+once per (detector, model, align) into `<data>/faces.sqlite` (faces.store):
+a rerun only does new photos, a touched or renamed file is not embedded again,
+and a killed run loses at most the batch in flight.
+
+Worker processes (faces.workers, default one per core) each load the models
+once; the main process reads the manifest, hashes files and is the only one
+writing to SQLite.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from faces import weights
+from faces.cli import parser, run
+from faces.config import FacesConfig, UserError, load_config
+from faces.images import UnreadableImage, exif_date, file_checksum, image_files, load_rgb
+from faces.store import FileRecord, Key, Store
+
+log = logging.getLogger("faces.index")
+
+SAVED = ("saved", "already_saved")      # manifest statuses of photos that are on disk
+BATCH_PHOTOS = 20                       # commit at least this often...
+BATCH_SECONDS = 5.0                     # ...and at least this often
+LOG_EVERY_SECONDS = 30.0                # progress lines when stderr is not a terminal
+MAX_WORKER_CRASHES = 3
+
+
+# --- which photos -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Listed:
+    path: Path                          # absolute
+    url: str = ""
+    album_date: str | None = None       # ISO
+    in_manifest: bool = False
+
+
+@dataclass
+class Listing:
+    photos: list[Listed] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)         # in the manifest, not on disk
+    problems: list[str] = field(default_factory=list)        # manifest lines that could not be read
+
+
+def list_photos(cfg: FacesConfig) -> Listing:
+    """The manifest's saved photos, then the unlisted image files under photos/, each once."""
+    if not cfg.manifest.exists() and not cfg.photos_dir.is_dir():
+        raise UserError(f"nothing to index: neither {cfg.manifest} nor {cfg.photos_dir} exists "
+                        f"(run `scrapy crawl albums` first, or put photos in {cfg.photos_dir})")
+    listing = Listing()
+    seen: set[Path] = set()
+    for entry in _manifest_photos(cfg.manifest, listing.problems):
+        if entry.path in seen:
+            continue
+        seen.add(entry.path)
+        if entry.path.is_file():
+            listing.photos.append(entry)
+        else:
+            listing.missing.append(_relative(entry.path, cfg.data_dir))
+    if cfg.photos_dir.is_dir():
+        listing.photos += [Listed(path) for path in map(_absolute, image_files(cfg.photos_dir))
+                           if path not in seen]
+    return listing
+
+
+def _manifest_photos(manifest: Path, problems: list[str]) -> Iterator[Listed]:
+    if not manifest.exists():
+        return
+    with manifest.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                album = json.loads(line)
+                photos = album.get("photos") or []
+            except (ValueError, AttributeError):
+                problems.append(f"{manifest.name} line {number}: not a JSON album (skipped)")
+                continue
+            album_date = _iso_date(album.get("date"))
+            for photo in photos:
+                if isinstance(photo, dict) and photo.get("status") in SAVED and photo.get("path"):
+                    yield Listed(_absolute(manifest.parent / photo["path"]), str(photo.get("url") or ""),
+                                 album_date or _iso_date(photo.get("date")), in_manifest=True)
+
+
+def _iso_date(value) -> str | None:
+    try:
+        return date.fromisoformat(value).isoformat() if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _absolute(path: Path) -> Path:
+    return Path(os.path.abspath(path))     # without resolving symlinks: paths stay under the data folder
+
+
+def _relative(path: Path, data_dir: Path) -> str:
+    return Path(os.path.relpath(path, data_dir)).as_posix()
+
+
+def file_records(listing: Listing, data_dir: Path, known: dict[str, FileRecord]) -> list[FileRecord]:
+    """A FileRecord per listed photo; unchanged files (same size and mtime) are not read again."""
+    records = []
+    for photo in listing.photos:
+        rel = _relative(photo.path, data_dir)
+        stat = photo.path.stat()
+        old = known.get(rel)
+        unchanged = old is not None and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+        checksum = old.checksum if unchanged else file_checksum(photo.path)
+        if photo.in_manifest:
+            album_date = photo.album_date
+        elif unchanged:
+            album_date = old.album_date
+        else:
+            taken = exif_date(photo.path)
+            album_date = taken.isoformat() if taken else None
+        records.append(FileRecord(rel, checksum, stat.st_size, stat.st_mtime_ns, photo.url, album_date))
+    return records
+
+
+# --- one photo ----------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    checksum: str
+    path: str                                  # relative, for messages
+    size: tuple[int, int] | None = None        # (width, height) once decoded
+    faces: list = field(default_factory=list)  # faces.embed.DetectedFace
+    unreadable: str | None = None              # why the file is not an image
+    error: str | None = None                   # why detection or embedding failed
+    seconds: float = 0.0
+
+
+def index_photo(encoder, checksum: str, path: Path, rel: str) -> Outcome:
+    """Decode one photo and find its faces; failures become part of the Outcome, never exceptions."""
+    start = time.perf_counter()
+    try:
+        rgb = load_rgb(path)
+    except UnreadableImage as exc:
+        return Outcome(checksum, rel, unreadable=exc.reason)
+    outcome = Outcome(checksum, rel, size=(rgb.shape[1], rgb.shape[0]))
+    try:
+        outcome.faces = encoder.faces(rgb)
+    except Exception as exc:   # one photo's failure must not stop the run; it is recorded with its reason
+        outcome.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+# --- worker processes -----------------------------------------------------------
+
+_worker_encoder = None
+_worker_load_error: str | None = None
+
+
+def _start_worker(cfg: FacesConfig) -> None:
+    """Process-pool initializer: one thread per worker, models loaded once, Ctrl-C left to the main process."""
+    global _worker_encoder, _worker_load_error
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ[var] = "1"
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+        from faces.embed import FaceEncoder
+
+        _worker_encoder = FaceEncoder(cfg)
+    except UserError as exc:
+        _worker_load_error = str(exc)
+    except Exception as exc:
+        _worker_load_error = f"cannot load {cfg.detector_backend} / {cfg.model_name}: {type(exc).__name__}: {exc}"
+
+
+def _worker_index(checksum: str, path: Path, rel: str) -> Outcome:
+    if _worker_load_error is not None:
+        raise UserError(_worker_load_error)
+    return index_photo(_worker_encoder, checksum, path, rel)
+
+
+def _in_workers(cfg: FacesConfig, jobs: Sequence[tuple[str, Path, str]], workers: int) -> Iterator[Outcome]:
+    """Outcomes of `jobs` indexed by `workers` processes, in completion order.
+
+    A worker that dies (out of memory, a crash in native code) fails the photos
+    in flight with a reason, and the pool is started again.
+    """
+    queue = iter(jobs)
+    crashes = 0
+    while True:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(cfg,))
+        running: dict = {}
+        try:
+            while True:
+                for job in islice(queue, 2 * workers - len(running)):
+                    running[pool.submit(_worker_index, *job)] = job
+                if not running:
+                    pool.shutdown()
+                    return
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcome = future.result()          # BrokenProcessPool when a worker died
+                    del running[future]
+                    yield outcome
+        except BrokenProcessPool:
+            crashes += 1
+            for checksum, _, rel in running.values():
+                yield Outcome(checksum, rel, error="a worker process died while indexing this photo "
+                                                   "or one beside it (rerun with --retry-failed)")
+            if crashes >= MAX_WORKER_CRASHES:
+                raise UserError(f"worker processes died {crashes} times; the photos in flight are recorded "
+                                f"as failed (is memory short?)") from None
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _in_process(encoder, jobs: Iterable[tuple[str, Path, str]]) -> Iterator[Outcome]:
+    for job in jobs:
+        yield index_photo(encoder, *job)
+
+
+# --- the run ------------------------------------------------------------------
+
+@dataclass
+class IndexReport:
+    key: Key
+    listed: int = 0                                        # photo files listed
+    pending: int = 0                                       # distinct photos to index this run
+    indexed: int = 0                                       # ...done
+    faces: int = 0
+    no_face: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)          # (path, reason), this run
+    failed_before: list[tuple[str, str]] = field(default_factory=list)   # not retried
+    missing: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self, store_path: Path | None = None, shown: int = 10) -> str:
+        detector, model, align = self.key
+        lines = []
+        if self.pending:
+            lines.append(f"Indexed {self.indexed} photos with {detector} + {model} ({align} alignment) in "
+                         f"{_duration(self.seconds)}: {self.faces} faces found, {self.no_face} photos with no face, "
+                         f"{len(self.failed)} failed.")
+        else:
+            lines.append(f"Nothing new to index: all {self.listed} photo files were seen before with "
+                         f"{detector} + {model} ({align} alignment).")
+        for title, rows in (("Failed", self.failed),
+                            ("Failed in an earlier run (rerun with --retry-failed to try again)", self.failed_before)):
+            if rows:
+                lines.append(f"{title}:")
+                lines += [f"  {path}: {reason}" for path, reason in rows[:shown]]
+                if len(rows) > shown:
+                    lines.append(f"  ... and {len(rows) - shown} more (see the photo_status view in faces.sqlite)")
+        if self.missing:
+            lines.append(f"{len(self.missing)} photos listed in albums.jsonl are not on disk, e.g. {self.missing[0]}")
+        lines += self.problems
+        if store_path is not None:
+            lines.append(f"Face index: {store_path}")
+        return "\n".join(lines)
+
+
+def update_index(cfg: FacesConfig, *, encoder=None, retry_failed: bool = False,
+                 progress: bool | None = None) -> IndexReport:
+    """Index what is new under cfg's (detector, model, align); return what was done.
+
+    `encoder`: an already loaded faces.embed.FaceEncoder for cfg, used in this
+    process instead of starting workers. `progress`: a bar (tqdm) when None and
+    stderr is a terminal, else a log line every 30 s.
+    """
+    start = time.monotonic()
+    weights.prepare(cfg)                  # a missing weight file stops us before any photo is read
+    key: Key = (cfg.detector_backend, cfg.model_name, cfg.alignment)
+    listing = list_photos(cfg)
+    report = IndexReport(key, listed=len(listing.photos), missing=listing.missing, problems=listing.problems)
+    with Store(cfg.store_path) as store:
+        if len(listing.photos) > 500:
+            log.info("checking %d photo files...", len(listing.photos))
+        store.replace_files(file_records(listing, cfg.data_dir, store.known_files()))
+        store.commit()
+        pending = store.pending(key, retry_failed)
+        report.pending = len(pending)
+        jobs = [(checksum, cfg.data_dir / rel, rel) for checksum, rel in pending]
+        workers = min(cfg.workers, len(jobs))
+        if not jobs:
+            outcomes: Iterator[Outcome] = iter(())
+        elif encoder is not None or workers <= 1:
+            if encoder is not None and encoder.key != key:
+                raise ValueError(f"encoder {encoder.key} does not match the config's {key}")
+            if encoder is None:
+                from faces.embed import FaceEncoder
+
+                encoder = FaceEncoder(cfg)
+            outcomes = _in_process(encoder, jobs)
+        else:
+            outcomes = _in_workers(cfg, jobs, workers)
+        bar = Progress(len(jobs), progress)
+        last_commit = time.monotonic()
+        uncommitted = 0
+        try:
+            for outcome in outcomes:
+                _record(store, key, outcome, report)
+                bar.update(len(outcome.faces))
+                uncommitted += 1
+                if uncommitted >= BATCH_PHOTOS or time.monotonic() - last_commit >= BATCH_SECONDS:
+                    store.commit()
+                    uncommitted, last_commit = 0, time.monotonic()
+        finally:
+            store.commit()                # Ctrl-C or an error: keep what is done
+            bar.close()
+        done = {path for path, _ in report.failed}
+        report.failed_before = [row for row in store.failures(key) if row[0] not in done]
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def _record(store: Store, key: Key, outcome: Outcome, report: IndexReport) -> None:
+    if outcome.unreadable is not None:
+        store.record_unreadable(outcome.checksum, outcome.unreadable)
+        report.failed.append((outcome.path, outcome.unreadable))
+        return
+    store.record_scan(outcome.checksum, key, outcome.size, outcome.faces, outcome.error, outcome.seconds)
+    if outcome.error is not None:
+        report.failed.append((outcome.path, outcome.error))
+        return
+    report.indexed += 1
+    report.faces += len(outcome.faces)
+    report.no_face += not outcome.faces
+
+
+class Progress:
+    """A tqdm bar (rate, ETA) on a terminal; otherwise a plain log line now and then."""
+
+    def __init__(self, total: int, bar: bool | None):
+        self.total, self.done, self.faces = total, 0, 0
+        self.start = self.last_line = time.monotonic()
+        self.bar = None
+        if total and (bar if bar is not None else sys.stderr.isatty()):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="photo", desc="indexing", dynamic_ncols=True, file=sys.stderr)
+
+    def update(self, faces: int) -> None:
+        self.done += 1
+        self.faces += faces
+        if self.bar is not None:
+            self.bar.update()
+            self.bar.set_postfix(faces=self.faces, refresh=False)
+        elif time.monotonic() - self.last_line >= LOG_EVERY_SECONDS:
+            self.last_line = time.monotonic()
+            rate = self.done / (self.last_line - self.start)
+            log.info("indexed %d/%d photos, %d faces (%.1f photos/s, about %s left)", self.done, self.total,
+                     self.faces, rate, _duration((self.total - self.done) / rate))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = parser("Detect and embed every downloaded photo not yet indexed (into <data>/faces.sqlite).")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="try again the photos that could not be read or indexed before")
+    args = p.parse_args(argv)
+    cfg = load_config(args.config)
+    report = update_index(cfg, retry_failed=args.retry_failed)
+    print(report.summary(cfg.store_path))
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)
