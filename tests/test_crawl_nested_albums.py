@@ -69,3 +69,35 @@ def test_without_album_entry_album_pages_are_not_searched_for_albums():
     requests, finished = crawl_page(spider, page(parent.url, entry("Trips-Sea.html", "Sea", "2 photos"),
                                                  '<li><a href="own.jpg">x</a></li>'), parent)
     assert requests == [] and len(finished[0].photos) == 1
+
+
+def start_page(galleries: str, media: str) -> HtmlResponse:
+    html = (f'<html><head><title>Школа - Home</title></head><body><ul id="galleries">{galleries}</ul>'
+            f'<ul id="media">{media}</ul></body></html>')
+    return HtmlResponse(url="http://s/", body=html.encode(), encoding="utf-8")
+
+
+def test_a_start_page_with_photos_of_its_own_is_an_album_before_the_ones_it_lists():
+    spider = AlbumsSpider(profile=PROFILE)
+    out = list(spider.parse(start_page(entry("Trips.html", "Trips", "2 photos"),
+                                       '<li><a href="media/large/top.jpg">x</a></li>'), page=0))
+    requests = [r for r in out if isinstance(r, scrapy.Request)]
+    albums = [i for i in out if isinstance(i, AlbumItem)]
+    assert [r.cb_kwargs["album"].url for r in requests] == ["http://s/Trips.html"]
+    assert len(albums) == 1
+    home = albums[0]
+    assert (home.url, home.order) == ("http://s/", (0, -1))
+    assert [p.url for p in home.photos] == ["http://s/media/large/top.jpg"]
+    assert sorted([home.order, requests[0].cb_kwargs["album"].order]) == [(0, -1), (0, 0)]
+
+    # its title: album_title on the page, else the page's <title>
+    anchored = AlbumsSpider(profile=SiteProfile(**{**PROFILE.__dict__, "album_title": "(self::li/a/h3/text())"}))
+    out = list(anchored.parse(start_page("", '<li><a href="top.jpg">x</a></li>'), page=0))
+    assert [i.title for i in out if isinstance(i, AlbumItem)] == ["Школа - Home"]
+
+
+def test_a_start_page_without_photos_is_only_a_list():
+    spider = AlbumsSpider(profile=PROFILE)
+    out = list(spider.parse(start_page(entry("Trips.html", "Trips", "2 photos"), ""), page=0))
+    assert [type(i).__name__ for i in out] == ["Request"]
+    assert list(spider.open_albums) == ["http://s/Trips.html"]

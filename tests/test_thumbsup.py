@@ -5,7 +5,8 @@ tests/thumbsup/package-lock.json, its native dependency built offline against
 the system's Node headers. It builds a gallery from a few FG-NET photos: dated
 by EXIF (an album spanning three days), one by file time only, a Cyrillic
 folder name, a sub-folder (an album inside an album), two photos per page,
-dates in Russian (--locale ru). `scrapy crawl albums` then has to save every
+dates in Russian (--locale ru), photos in the top folder (shown on the home
+page itself). `scrapy crawl albums` then has to save every
 photo once, named by its album's first day, with the counts the gallery shows.
 """
 from __future__ import annotations
@@ -40,10 +41,14 @@ GALLERY = {
                     ("002A15.JPG", "2011:10:07 09:00:00")],
     "Trips/Sea 2010": [("003A18.JPG", "2010:07:02 12:00:00"), ("003A20.JPG", "2010:07:26 12:00:00")],
     "No EXIF": [("004A19.JPG", None)],      # thumbsup falls back to the file's time
+    "": [("005A18.JPG", "2005:05:05 10:00:00"), ("005A24.JPG", "2005:05:06 10:00:00"),
+         ("005A30.JPG", "2005:05:07 10:00:00")],   # the top folder: photos on the home page itself
 }
 FILE_TIME = "2009-03-28 12:00:00 UTC"
-# (title, date, displayed count, own photos) in the gallery's order: oldest first, sub-albums after their parent.
+# (title, date, displayed count, own photos) in the gallery's order: the home page's own photos,
+# then albums oldest first, sub-albums after their parent.
 EXPECTED = [
+    ("Школа - Home", None, None, ["005A18.JPG", "005A24.JPG", "005A30.JPG"]),   # the page's <title>, no date
     ("No EXIF", date(2009, 3, 28), 1, ["004A19.JPG"]),
     ("Trips", date(2010, 7, 2), None, []),               # shows "1 album, 2 photos": no count of its own
     ("Sea 2010", date(2010, 7, 2), 2, ["003A18.JPG", "003A20.JPG"]),
@@ -106,7 +111,7 @@ def gallery(thumbsup, bench_kit, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("thumbsup")
     source = work / "photos"
     for folder, photos in GALLERY.items():
-        (source / folder).mkdir(parents=True)
+        (source / folder).mkdir(parents=True, exist_ok=True)
         for name, taken in photos:
             target = source / folder / name
             shutil.copy(images / name, target)
@@ -148,7 +153,7 @@ site:
     albums = crawl(config)
     got = [(a["title"], a["date"], a["displayed_count"], [p["url"].rsplit("/", 1)[1] for p in a["photos"]])
            for a in albums]
-    assert got == [(t, d.isoformat(), n, names) for t, d, n, names in EXPECTED]
+    assert got == [(t, d and d.isoformat(), n, names) for t, d, n, names in EXPECTED]
     assert all(a["complete"] and a["found_count"] == a["saved_count"] for a in albums)
 
     data = config.parent / "data"
@@ -156,9 +161,11 @@ site:
     assert len(saved) == sum(len(photos) for photos in GALLERY.values())
     originals = {p.name: p for p in (gallery.parent / "photos").rglob("*.JPG")}
     for album, (title, when, _, names) in zip(albums, EXPECTED):
-        page = Path(urlsplit(album["url"]).path).stem          # thumbsup's page name: the album id
+        label = when.isoformat() if when else "undated"
+        # the album id: thumbsup's page name, or for the home page (no name) a hash of its URL
+        page = Path(urlsplit(album["url"]).path).stem or Path(album["photos"][0]["path"]).name.split("_")[1]
         for position, (photo, name) in enumerate(zip(album["photos"], names), 1):
-            expected_path = f"photos/{when} {title}/{when}_{page}_{position:03d}.jpg"
+            expected_path = f"photos/{label} {title}/{label}_{page}_{position:03d}.jpg"
             assert (photo["status"], photo["path"]) == ("saved", expected_path)
             assert expected_path in saved
             # the photo itself, full size (not a 120 px thumbnail), decodable

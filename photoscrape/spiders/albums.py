@@ -74,6 +74,15 @@ class AlbumsSpider(scrapy.Spider):
             self.miss("album_links", response.url)
         yield from self.album_requests(found, (page,))
 
+        # A start page that shows photos of its own (thumbsup's top folder, or a single album
+        # given as start URL) is an album too, placed before the albums it lists.
+        if page == 0 and response.url not in self.seen_albums and links(response, p.photo_links, base):
+            self.seen_albums.add(response.url)
+            album = AlbumItem(url=response.url, order=(page, -1), album_id=album_id(response.url, p.album_id),
+                              title=text(response, p.album_title) or text(response, "title::text"))
+            self.open_albums[response.url] = album
+            yield from self.parse_album(response, album, grid_page=0)
+
         for url in links(response, p.next_albums_page, base)[:1]:
             if url not in self.seen_list_pages:
                 self.seen_list_pages.add(url)
