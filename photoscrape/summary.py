@@ -91,6 +91,11 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
     if report.list_errors:
         lines.append(f"Album list pages that could not be read ({len(report.list_errors)}): some albums may be missing:")
         lines.extend(f"  {e}" for e in report.list_errors)
+    denied = [e for e in report.list_errors + [x for v in report.problems.values() for x in v]
+              if e.endswith(("HTTP 401", "HTTP 403"))]
+    if denied:
+        lines.append("HTTP 401/403 usually means the albums need a login: export the browser's cookies "
+                     "as cookies.txt and set site.cookies_file (see the README).")
     if not records and not report.list_errors:
         lines.append("No albums found: check site.start_urls and site.album_links.")
     if report.finish_reason != "finished":

@@ -136,3 +136,10 @@ def test_an_unreachable_site_leaves_the_manifest_alone(tmp_path, capsys):
     pipeline(tmp_path).spider_closed(FakeSpider(list_errors=["http://s/: connection refused"]), "finished")
     assert (tmp_path / "albums.jsonl").read_bytes() == before
     assert "http://s/: connection refused" in capsys.readouterr().out
+
+
+def test_a_refused_album_list_suggests_the_cookies_file():
+    report = CrawlReport(list_errors=["http://s/: HTTP 403"])
+    text = render([], report, "albums.jsonl")
+    assert "http://s/: HTTP 403" in text and "site.cookies_file" in text
+    assert "site.cookies_file" not in render([], CrawlReport(list_errors=["http://s/: HTTP 500"]), "albums.jsonl")
