@@ -300,6 +300,9 @@ def update_index(cfg: FacesConfig, *, encoder=None, retry_failed: bool = False,
         report.pending = len(pending)
         jobs = [(checksum, cfg.data_dir / rel, rel) for checksum, rel in pending]
         workers = min(cfg.workers, len(jobs))
+        if jobs:
+            log.info("indexing %d new photos with %s + %s (%s alignment), %s", len(jobs), *key,
+                     f"{workers} worker processes" if workers > 1 and encoder is None else "in this process")
         if not jobs:
             outcomes: Iterator[Outcome] = iter(())
         elif encoder is not None or workers <= 1:
