@@ -257,9 +257,9 @@ class IndexReport:
         detector, model, align = self.key
         lines = []
         if self.pending:
-            lines.append(f"Indexed {self.indexed} photos with {detector} + {model} ({align} alignment) in "
-                         f"{_duration(self.seconds)}: {self.faces} faces found, {self.no_face} photos with no face, "
-                         f"{len(self.failed)} failed.")
+            lines.append(f"Indexed {_count(self.indexed, 'photo')} with {detector} + {model} ({align} alignment) "
+                         f"in {_duration(self.seconds)}: {_count(self.faces, 'face')} found, "
+                         f"{_count(self.no_face, 'photo')} with no face, {len(self.failed)} failed.")
         else:
             lines.append(f"Nothing new to index: all {self.listed} photo files were seen before with "
                          f"{detector} + {model} ({align} alignment).")
@@ -271,7 +271,8 @@ class IndexReport:
                 if len(rows) > shown:
                     lines.append(f"  ... and {len(rows) - shown} more (see the photo_status view in faces.sqlite)")
         if self.missing:
-            lines.append(f"{len(self.missing)} photos listed in albums.jsonl are not on disk, e.g. {self.missing[0]}")
+            lines.append(f"{_count(len(self.missing), 'photo')} listed in albums.jsonl not on disk, "
+                         f"e.g. {self.missing[0]}")
         lines += self.problems
         if store_path is not None:
             lines.append(f"Face index: {store_path}")
@@ -376,6 +377,10 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _duration(seconds: float) -> str:

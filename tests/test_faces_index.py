@@ -116,7 +116,8 @@ def test_messy_photos_are_indexed_and_failures_recorded(project, encoder):
     assert report.problems == ["albums.jsonl line 2: not a JSON album (skipped)"]
     summary = report.summary()
     assert "Indexed 7 photos with dlib + Dlib (chip alignment)" in summary
-    assert "6 faces found, 1 photos with no face, 1 failed." in summary
+    assert "6 faces found, 1 photo with no face, 1 failed." in summary
+    assert "1 photo listed in albums.jsonl not on disk, e.g. photos/2004-09-01 Линейка/005.jpg" in summary
     assert "  photos/2004-09-01 Линейка/004.jpg: truncated image" in summary
 
     with Store(cfg.store_path) as store:
