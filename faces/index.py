@@ -222,9 +222,12 @@ def _in_workers(cfg: FacesConfig, jobs: Sequence[tuple[str, Path, str]], workers
                     yield outcome
         except BrokenProcessPool:
             crashes += 1
-            for checksum, _, rel in running.values():
-                yield Outcome(checksum, rel, error="a worker process died while indexing this photo "
-                                                   "or one beside it (rerun with --retry-failed)")
+            for future, (checksum, _, rel) in running.items():
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    yield future.result()              # finished before the crash
+                else:
+                    yield Outcome(checksum, rel, error="a worker process died while indexing this photo "
+                                                       "or one beside it (rerun with --retry-failed)")
             if crashes >= MAX_WORKER_CRASHES:
                 raise UserError(f"worker processes died {crashes} times; the photos in flight are recorded "
                                 f"as failed (is memory short?)") from None

@@ -257,3 +257,40 @@ def test_a_killed_run_loses_at_most_the_batch_in_flight(bench_kit, deepface_home
     assert len(scans) == len({c for c, _ in scans}) == len(names)
     assert all(stored.get(c, 0) == n for c, n in scans)      # no face lost, none stored twice
     assert f"Indexed {len(names) - done} photos" in out.stdout
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The pool's worker processes: children of `pid` started by multiprocessing's spawn."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_dead_worker_fails_only_the_photos_in_flight(bench_kit, deepface_home, tmp_path):
+    photos = tmp_path / "data" / "photos"
+    photos.mkdir(parents=True)
+    names = sorted(p.name for p in (FGNET / "images").iterdir())[100:120]
+    for name in names:
+        shutil.copy(FGNET / "images" / name, photos / name)
+    command = [sys.executable, "-m", "faces.index", "--config", str(settings(tmp_path, workers=2))]
+    run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(_workers_of(run.pid)) < 2 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)                                           # models loaded, photos in flight
+    os.kill(_workers_of(run.pid)[0], signal.SIGKILL)        # as the out-of-memory killer would
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    died = [line for line in out.splitlines() if "a worker process died" in line]
+    assert 1 <= len(died) <= 4, out                         # at most the photos in flight
+    assert f"Indexed {len(names) - len(died)} photos" in out
+
+    again = subprocess.run(command + ["--retry-failed"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert f"Indexed {len(died)} photo" in again.stdout and "0 failed" in again.stdout
