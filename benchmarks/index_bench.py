@@ -1,6 +1,6 @@
 """Index throughput next to a naive DeepFace loop, and which detector finds the bench faces.
 
-    .venv/bin/python benchmarks/index_bench.py [--site DIR] [--limit N] [--detectors opencv,mtcnn,dlib]
+    .venv/bin/python benchmarks/index_bench.py [--site DIR] [--limit N] [--rounds N] [--detectors opencv,mtcnn,dlib]
 
 Speed (always): the same photos (the dev bench site's `site/media/`) go through
 - naive: one process calling `DeepFace.represent(path, model_name="Dlib")` per
@@ -9,8 +9,8 @@ Speed (always): the same photos (the dev bench site's `site/media/`) go through
 - index: `python -m faces.index` with the repository's defaults (dlib detector,
   Dlib model, face chips, one worker per core) on a fresh data folder.
 Both are timed as whole commands (start-up, imports and model loading
-included), one after the other in this run, with the machine's load average
-printed: teammates share the two cores.
+included), one after the other in this run (--rounds: alternating, averaged),
+with the machine's load average printed: teammates share the two cores.
 
 Detectors (--detectors): the index run again with each detector backend on the
 same photos, scored against the site's truth/photos.csv: of the FG-NET faces
@@ -92,6 +92,7 @@ def main() -> None:
     p.add_argument("--site", help="a built bench site (site/ and truth/); default ../bench-site or a new one")
     p.add_argument("--limit", type=int, help="only the first N photos (by name)")
     p.add_argument("--detectors", help="comma-separated detector backends to score, e.g. opencv,mtcnn,dlib")
+    p.add_argument("--rounds", type=int, default=1, help="naive and index runs each, alternating (default 1)")
     args = p.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="index-bench-"))
@@ -104,17 +105,23 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", prepare], cwd=REPO, env=env, check=True)
 
         print(f"{len(photos)} photos from {site / 'site' / 'media'}; load average before: {load()}")
-        naive_wall, naive_cpu, out = timed([sys.executable, "-c", NAIVE, str(_copy(photos, work / "naive"))], env)
-        naive_faces = int(out.strip().splitlines()[-1])
-        print(f"naive loop: {naive_wall:.1f} s wall, {naive_cpu:.1f} s CPU, {naive_faces} faces; load {load()}")
-        index_wall, index_cpu, store = run_index(photos, work / "dlib", env)
-        index_faces = _faces(store)
-        print(f"faces.index: {index_wall:.1f} s wall, {index_cpu:.1f} s CPU, {index_faces} faces; load {load()}")
-        print(f"| photos | naive s | index s | speed-up | naive faces | index faces | "
-              f"naive s/face | index s/face |")
+        naive_dir = _copy(photos, work / "naive")
+        runs: dict[str, list[tuple[float, float, int]]] = {"naive": [], "index": []}
+        for round_ in range(args.rounds):            # alternate the order so a change in load hits both
+            for which in ("naive", "index") if round_ % 2 == 0 else ("index", "naive"):
+                if which == "naive":
+                    wall, cpu, out = timed([sys.executable, "-c", NAIVE, str(naive_dir)], env)
+                    faces = int(out.strip().splitlines()[-1])
+                else:
+                    wall, cpu, store = run_index(photos, work / f"index-{round_}", env)
+                    faces = _faces(store)
+                runs[which].append((wall, cpu, faces))
+                print(f"{which}: {wall:.1f} s wall, {cpu:.1f} s CPU, {faces} faces; load average {load()}")
+        naive_wall, naive_cpu, naive_faces = (sum(x) / args.rounds for x in zip(*runs["naive"]))
+        index_wall, index_cpu, index_faces = (sum(x) / args.rounds for x in zip(*runs["index"]))
+        print("| photos | naive s | index s | speed-up | naive CPU s | index CPU s | naive faces | index faces |")
         print(f"| {len(photos)} | {naive_wall:.1f} | {index_wall:.1f} | {naive_wall / index_wall:.2f}x | "
-              f"{naive_faces} | {index_faces} | {naive_wall / max(1, naive_faces):.2f} | "
-              f"{index_wall / max(1, index_faces):.2f} |")
+              f"{naive_cpu:.1f} | {index_cpu:.1f} | {naive_faces:.0f} | {index_faces:.0f} |")
 
         if args.detectors:
             truth = _truth(site, photos)
