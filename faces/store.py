@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faces.config import align_mode
+from faces.config import UserError, align_mode
 from faces.embed import DetectedFace
 
 SCHEMA_VERSION = 1
@@ -130,14 +130,17 @@ class Store:
         self.data_dir = self.path.parent
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")   # WAL + NORMAL: a crash loses no committed batch
-        self.db.executescript(SCHEMA)
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(f"{self.path} was written by a newer version of this tool")
-        self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        self.db.commit()
+        try:
+            if self.db.execute("PRAGMA user_version").fetchone()[0] > SCHEMA_VERSION:
+                raise UserError(f"{self.path}: written by a newer version of this tool")
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")   # WAL + NORMAL: a crash loses no committed batch
+            self.db.executescript(SCHEMA)
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.db.commit()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise UserError(f"{self.path}: not a face index ({exc}); move it away to build a new one") from None
 
     def close(self) -> None:
         self.db.close()

@@ -7,6 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
+from faces.config import UserError
 from faces.embed import DetectedFace
 from faces.store import FileRecord, Store
 
@@ -122,3 +123,10 @@ def test_status_view_for_people_reading_the_file(store):
     store.record_scan("A", DLIB, (300, 200), [face(0, 1)])
     rows = store.db.execute("SELECT path, status, error, faces FROM photo_status ORDER BY path").fetchall()
     assert rows == [("photos/a.jpg", "indexed", None, 1), ("photos/b.jpg", "failed", "not an image (an HTML page)", None)]
+
+
+def test_a_file_that_is_not_an_index_is_one_line(tmp_path):
+    path = tmp_path / "faces.sqlite"
+    path.write_bytes(b"this is not SQLite" * 100)
+    with pytest.raises(UserError, match=r"faces.sqlite: not a face index \(file is not a database\); move it away"):
+        Store(path)
