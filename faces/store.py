@@ -179,9 +179,8 @@ class Store:
         rows = self.db.execute(
             """SELECT f.checksum, MIN(f.path) FROM files f JOIN photos p USING (checksum)
                LEFT JOIN scans s ON s.checksum = f.checksum AND s.detector = ? AND s.model = ? AND s.align = ?
-               WHERE s.checksum IS NULL OR (? AND s.error IS NOT NULL)
-               GROUP BY f.checksum HAVING ? OR MAX(p.error IS NULL)
-               ORDER BY MIN(f.path)""", (*key, retry_failed, retry_failed))
+               WHERE (s.checksum IS NULL OR (? AND s.error IS NOT NULL)) AND (? OR p.error IS NULL)
+               GROUP BY f.checksum ORDER BY MIN(f.path)""", (*key, retry_failed, retry_failed))
         return [(c, p) for c, p in rows]
 
     def record_unreadable(self, checksum: str, reason: str) -> None:
