@@ -1,0 +1,154 @@
+"""`python -m faces.match`: find the person of the reference photos in every indexed photo.
+
+1. Index what is new (faces.index), so the face index covers every downloaded photo.
+2. Read the reference photos (faces.references or --references DIR; one face each)
+   and the optional negatives (faces.negatives).
+3. Take every face from the index (no detection again) and expand the reference set
+   (faces.expand, strategy faces.strategy or --strategy).
+4. Write matches.csv, photos/, thumbnails and report.html (faces.report) into
+   faces.output or --output, and print a short summary.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from faces import expand as expansion
+from faces.cli import parser, run
+from faces.config import FacesConfig, UserError, load_config
+from faces.references import ReferenceFace, embeddings, read_faces, reference_files
+from faces.store import FaceTable, Store
+
+log = logging.getLogger("faces.match")
+
+
+def load_faces(cfg: FacesConfig) -> FaceTable:
+    """Every indexed face under cfg's (detector, model, align)."""
+    if not cfg.store_path.exists():
+        raise UserError(f"{cfg.store_path}: no face index yet (run python -m faces.index)")
+    with Store(cfg.store_path) as store:
+        return store.face_table(cfg.detector_backend, cfg.model_name, cfg.align)
+
+
+def photo_dates(table: FaceTable) -> np.ndarray:
+    """(N,) album date of each face's photo as days (date.toordinal()), NaN when unknown."""
+    days = np.array([p.album_date.toordinal() if p.album_date else np.nan for p in table.photos], float)
+    return days[table.photo_index] if len(table) else np.zeros(0)
+
+
+def search(table: FaceTable, seeds: np.ndarray, negatives: np.ndarray | None,
+           params: expansion.Params) -> expansion.Expansion:
+    """faces.expand over an index's faces (photo ids = the table's photos)."""
+    if len(table) and table.embeddings.shape[1] != seeds.shape[1]:
+        raise UserError(f"the index holds {table.embeddings.shape[1]}-d embeddings, the references "
+                        f"{seeds.shape[1]}-d: index again with the current faces.model_name")
+    return expansion.expand(table.embeddings, table.photo_index, photo_dates(table), seeds,
+                            negatives if negatives is not None and len(negatives) else None, params)
+
+
+@dataclass
+class Outcome:
+    found: list            # faces.report.FaceHit, one per photo
+    near_misses: list      # faces.report.FaceHit
+    by_round: Counter      # photos found per round
+
+
+def hits(table: FaceTable, result: expansion.Expansion) -> Outcome:
+    """The report's FaceHits for what `search` decided."""
+    from faces.report import FaceHit
+
+    def hit(i: int) -> FaceHit:
+        photo = table.photos[table.photo_index[i]]
+        return FaceHit(photo.path, photo.url, photo.album_date, tuple(table.boxes[i]), float(result.score[i]),
+                       int(result.round[i]))
+
+    found = [hit(i) for i in result.order]
+    return Outcome(found, [hit(i) for i in result.near_misses], Counter(h.iteration for h in found))
+
+
+def reference_hits(faces: Sequence[ReferenceFace]) -> list:
+    from faces.report import FaceHit
+
+    return [FaceHit(f.path, "", None, f.box, 1.0, 0) for f in faces]
+
+
+def round_summary(by_round: Counter) -> str:
+    """'12 from the reference photos, 30 in round 1, 9 in rounds 2-5'."""
+    if not by_round:
+        return ""
+    parts = []
+    if by_round.get(0):
+        parts.append(f"{by_round[0]} from the reference photos")
+    if by_round.get(1):
+        parts.append(f"{by_round[1]} in round 1")
+    later = sorted(r for r in by_round if r >= 2)
+    if later:
+        span = f"round {later[0]}" if len(later) == 1 else f"rounds {later[0]}-{later[-1]}"
+        parts.append(f"{sum(by_round[r] for r in later)} in {span}")
+    return ", ".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = parser("Find the person of the reference photos in every downloaded photo; write matches.csv, "
+               "photos/ and report.html.")
+    p.add_argument("--references", metavar="DIR", help="photos of the person, one face each (default: faces.references)")
+    p.add_argument("--output", metavar="DIR", help="where the results go (default: faces.output)")
+    p.add_argument("--strategy", choices=expansion.STRATEGIES,
+                   help="default: the drift-resistant expansion; seed: any face within 0.54 of any "
+                        "reference, repeated until nothing new (default: faces.strategy)")
+    args = p.parse_args(argv)
+    cfg = load_config(args.config, references=args.references, output=args.output, strategy=args.strategy)
+    if cfg.references is None:
+        raise UserError("no reference photos: set faces.references in settings.yaml or give --references DIR")
+    reference_files(cfg.references, "reference")          # a wrong folder stops us before any indexing
+    if cfg.negatives is not None:
+        reference_files(cfg.negatives, "negative")
+    start = time.monotonic()
+
+    from faces.index import update_index                    # imports the index machinery only when run
+
+    indexed = update_index(cfg)
+    if indexed.pending or indexed.failed:
+        print(indexed.summary())
+
+    from faces.embed import FaceEncoder
+
+    encoder = FaceEncoder(cfg)
+    references = read_faces(cfg.references, encoder, "reference")
+    negatives = read_faces(cfg.negatives, encoder, "negative") if cfg.negatives is not None else []
+    table = load_faces(cfg)
+    params = expansion.Params(strategy=cfg.strategy)
+    result = search(table, embeddings(references), embeddings(negatives) if negatives else None, params)
+    outcome = hits(table, result)
+
+    from faces.report import write_results
+
+    settings = {
+        "strategy": expansion.describe(params),
+        "references": f"{cfg.references} ({len(references)} photos)",
+        "negatives": f"{cfg.negatives} ({len(negatives)} photos)" if cfg.negatives is not None else "none",
+        "faces": f"{len(table)} faces in {len(table.photos)} indexed photos ({cfg.detector_backend} detector, "
+                 f"{cfg.model_name} model, {cfg.alignment} alignment)",
+    }
+    report = write_results(cfg.output, outcome.found, reference_hits(references), outcome.near_misses,
+                           settings=settings)
+    rounds = round_summary(outcome.by_round)
+    print(f"Found {len(outcome.found)} photo{'s' if len(outcome.found) != 1 else ''} of the person"
+          f"{f' ({rounds})' if rounds else ''} among {len(table.photos)} photos ({len(table)} faces), "
+          f"from {len(references)} reference photo{'s' if len(references) != 1 else ''}, "
+          f"strategy {cfg.strategy}, in {time.monotonic() - start:.0f} s.")
+    if outcome.near_misses:
+        print(f"{len(outcome.near_misses)} near misses are shown in the report: if one is the person, add that "
+              f"photo to the references and run again.")
+    print(f"Results: {cfg.output / 'matches.csv'}")
+    print(f"Report:  {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,105 @@
+"""faces.references: one face per reference photo, the largest of several, clear errors."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import FGNET, shuffled_tiles
+from faces.config import UserError, load_config
+from faces.embed import DetectedFace
+from faces.images import load_rgb
+from faces.references import embeddings, read_faces
+
+
+class BoxesByColour:
+    """A stand-in encoder: an image's red value says how many faces it holds, each bigger than the last."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def faces(self, rgb):
+        self.calls += 1
+        n = int(rgb[0, 0, 0]) // 50
+        return [DetectedFace((10 * k, 0, 20 + 10 * k, 20 + 10 * k), 1.0, {}, np.full(4, k, np.float32))
+                for k in range(n)]
+
+
+def write(folder, name, red):
+    folder.mkdir(exist_ok=True)
+    Image.new("RGB", (60, 40), (red, 0, 0)).save(folder / name)
+    return folder / name
+
+
+def test_one_face_each_and_the_largest_of_several(tmp_path, caplog):
+    write(tmp_path / "refs", "a.jpg", 50)        # one face
+    write(tmp_path / "refs", "b.png", 150)       # three faces: the last is the largest
+    (tmp_path / "refs" / "notes.txt").write_text("not a photo")
+    caplog.set_level(logging.INFO, logger="faces.references")
+    faces = read_faces(tmp_path / "refs", BoxesByColour())
+    assert [f.path.name for f in faces] == ["a.jpg", "b.png"]
+    assert [f.faces_in_photo for f in faces] == [1, 3]
+    assert faces[1].box == (20, 0, 40, 40)
+    assert embeddings(faces).tolist() == [[0.0] * 4, [2.0] * 4]
+    assert "b.png: 3 faces, using the largest (x=20 y=0 w=40 h=40)" in caplog.text
+    assert "a.jpg" not in caplog.text
+
+
+def test_a_photo_without_a_face_is_an_error_naming_it(tmp_path):
+    write(tmp_path / "refs", "a.jpg", 50)
+    bad = write(tmp_path / "refs", "empty.jpg", 0)
+    with pytest.raises(UserError, match=f"{bad}: no face found in this reference photo"):
+        read_faces(tmp_path / "refs", BoxesByColour())
+
+
+def test_unreadable_missing_and_empty_folders(tmp_path):
+    (tmp_path / "refs").mkdir()
+    (tmp_path / "refs" / "page.jpg").write_text("<!DOCTYPE html><html></html>")
+    with pytest.raises(UserError, match=r"page\.jpg: negative photo cannot be read: not an image \(an HTML page\)"):
+        read_faces(tmp_path / "refs", BoxesByColour(), what="negative")
+    with pytest.raises(UserError, match="reference folder not found"):
+        read_faces(tmp_path / "nowhere", BoxesByColour())
+    (tmp_path / "blank").mkdir()
+    with pytest.raises(UserError, match="no photos in the reference folder"):
+        read_faces(tmp_path / "blank", BoxesByColour())
+
+
+@pytest.mark.slow
+def test_with_the_real_encoder(bench_kit, deepface_home, tmp_path, caplog):
+    from faces.embed import FaceEncoder
+
+    (tmp_path / "settings.yaml").write_text("data: data\nfaces: {}\n", encoding="utf-8")
+    encoder = FaceEncoder(load_config(tmp_path / "settings.yaml"))
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    small = Image.open(FGNET / "images" / "002A36.JPG").convert("RGB")
+    big = Image.open(FGNET / "images" / "011A13.JPG").convert("RGB")
+    small.save(refs / "alone.jpg")
+    pair = Image.new("RGB", (1000, 500), (128, 128, 128))        # 002 small on the left, 011 large on the right
+    pair.paste(small.resize((small.width * 200 // small.height, 200)), (0, 0))
+    pair.paste(big.resize((big.width * 480 // big.height, 480)), (430, 0))
+    pair.save(refs / "pair.jpg")
+    caplog.set_level(logging.INFO, logger="faces.references")
+    alone, chosen = read_faces(refs, encoder)
+    assert alone.faces_in_photo == 1 and chosen.faces_in_photo == 2
+    assert chosen.box[0] >= 430                                  # the large face on the right
+    assert "pair.jpg: 2 faces, using the largest" in caplog.text
+    # The chosen face is 011's: closer to 011 alone than to 002 alone.
+    [only_011] = encoder.faces(load_rgb(FGNET / "images" / "011A13.JPG"))
+    assert np.linalg.norm(chosen.embedding - only_011.embedding) < np.linalg.norm(chosen.embedding - alone.embedding)
+    Image.fromarray(shuffled_tiles(np.asarray(small))).save(refs / "zz-no-face.jpg")
+    with pytest.raises(UserError, match="zz-no-face.jpg: no face found"):
+        read_faces(refs, encoder)
+
+
+def test_problems_can_be_collected_instead_of_raised(tmp_path):
+    write(tmp_path / "seeds", "a.jpg", 50)
+    write(tmp_path / "seeds", "b.jpg", 0)
+    skipped: list[str] = []
+    faces = read_faces(tmp_path / "seeds", BoxesByColour(), what="seed", skipped=skipped)
+    assert [f.path.name for f in faces] == ["a.jpg"]
+    assert len(skipped) == 1 and skipped[0].endswith("b.jpg: no face found in this seed photo (use a photo where "
+                                                     "the face is clear, frontal and at least ~40 pixels wide, "
+                                                     "or remove it)")
