@@ -1,5 +1,8 @@
 """How good was the last match? `python -m faces.evaluate --truth FILE --subject ID`.
 
+(`--bench DIR` instead runs every query of a benchmark built by ../shared/bench/build_site.py
+against the photos already crawled and indexed: see `run_bench` at the end.)
+
 The truth file is a CSV with the column `subjects` (the ids of the people in each
 photo, `;`-separated, empty for nobody) and a column naming the photo:
 
@@ -24,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Hashable, Iterable, Sequence
 from urllib.parse import unquote, urlsplit
+
+import numpy as np
 
 from faces import cli
 from faces.config import UserError, load_config
@@ -230,6 +235,83 @@ def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: P
     return lines
 
 
+# --- a whole benchmark: every query of DIR/truth/queries.csv ---------------------------------
+
+@dataclass(frozen=True)
+class QueryScores:
+    subject: str
+    to_find: int                        # truth photos that show the subject
+    by_strategy: dict[str, Scores]
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    bench: Path
+    queries: list[QueryScores]
+    photos: int                         # indexed photos searched
+    faces: int
+    problems: list[str]                 # seed photos left out, and why
+
+
+def run_bench(bench: Path, cfg) -> tuple[BenchRun, Sequence[str]]:
+    """Run every query of `bench` with each strategy against the current index; score each over photos.
+
+    A query's seeds are the photos in DIR/truth/seeds/<subject>/ (a seed photo with no
+    face is left out and reported; a query left with none finds nothing). Scores are
+    summed over queries: the micro average.
+    """
+    from faces import expand, match
+    from faces.embed import FaceEncoder
+    from faces.references import embeddings, read_faces
+
+    queries_csv = bench / "truth" / "queries.csv"
+    _, rows = _read_csv(queries_csv, "benchmark queries file (DIR/truth/queries.csv)")
+    truth = read_truth(bench / "truth" / "photos.csv")
+    table = match.load_faces(cfg)
+    if not table.photos:
+        raise UserError(f"{cfg.store_path}: no photos indexed with {cfg.detector_backend} + {cfg.model_name} "
+                        f"(crawl the bench site and run python -m faces.index first)")
+    photos = [FoundPhoto(frozenset(photo_keys(p.url, p.path)), p.url or str(p.path)) for p in table.photos]
+    encoder = FaceEncoder(cfg)
+    problems: list[str] = []
+    results = []
+    for row in rows:
+        subject = (row.get("subject") or "").strip()
+        seeds = read_faces(bench / "truth" / "seeds" / subject, encoder, "seed", skipped=problems)
+        by_strategy = {}
+        for strategy in expand.STRATEGIES:
+            found: list[FoundPhoto] = []
+            if seeds:
+                result = match.search(table, embeddings(seeds), None, expand.Params(strategy=strategy))
+                found = [photos[i] for i in np.unique(table.photo_index[result.accepted])]
+            by_strategy[strategy] = evaluate(found, truth, subject).scores
+        results.append(QueryScores(subject, sum(subject in t.subjects for t in truth), by_strategy))
+    return BenchRun(bench, results, len(table.photos), len(table), problems), expand.STRATEGIES
+
+
+def bench_lines(run: BenchRun, strategies: Sequence[str], worst: int = 5) -> list[str]:
+    """The side-by-side table, micro-averaged over queries, and the worst queries of the last strategy."""
+    totals = {s: sum((q.by_strategy[s] for q in run.queries), Scores(0, 0, 0)) for s in strategies}
+    lines = [f"bench:  {run.bench}: {len(run.queries)} queries",
+             f"index:  {run.faces} faces in {run.photos} photos",
+             *[f"note:   {p}" for p in run.problems],
+             "",
+             f"{'strategy':<10} {'precision':>9} {'recall':>7} {'F1':>6} {'TP':>6} {'FP':>6} {'FN':>6}"]
+    for s, t in totals.items():
+        lines.append(f"{s:<10} {t.precision:>9.3f} {t.recall:>7.3f} {t.f1:>6.3f} {t.tp:>6} {t.fp:>6} {t.fn:>6}")
+    lines.append("(micro-averaged over the queries: counts summed, photos are the unit)")
+    main_strategy, other = strategies[0], [s for s in strategies if s != strategies[0]]
+    ranked = sorted(run.queries, key=lambda q: (q.by_strategy[main_strategy].f1, -q.by_strategy[main_strategy].fn))
+    lines += ["", f"worst {min(worst, len(ranked))} queries ({main_strategy}):",
+              f"{'subject':<8} {'to find':>7} {'found':>6} {'TP':>4} {'FP':>4} {'FN':>4} {'F1':>6}"
+              + "".join(f"   {s} F1" for s in other)]
+    for q in ranked[:worst]:
+        sc = q.by_strategy[main_strategy]
+        lines.append(f"{q.subject:<8} {q.to_find:>7} {sc.tp + sc.fp:>6} {sc.tp:>4} {sc.fp:>4} {sc.fn:>4} {sc.f1:>6.3f}"
+                     + "".join(f"   {q.by_strategy[s].f1:>{len(s) + 3}.3f}" for s in other))
+    return lines
+
+
 def build_parser():
     p = cli.parser("Score the last python -m faces.match against labelled photos.")
     p.add_argument("--truth", metavar="FILE", type=Path,
@@ -238,12 +320,20 @@ def build_parser():
                    help="whose photos the last match looked for (optional when the truth has one subject)")
     p.add_argument("--output", metavar="DIR", help="the results folder to score (default: faces.output)")
     p.add_argument("--list", action="store_true", help="also list the false positives and the missed photos")
+    p.add_argument("--bench", metavar="DIR", type=Path,
+                   help="instead: run every query of DIR/truth/queries.csv (seed photos in DIR/truth/seeds/) "
+                        "against the photos already crawled and indexed, with both strategies")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = load_config(args.config, output=args.output)
+    if args.bench is not None:
+        if args.truth is not None:
+            raise UserError("give either --bench DIR or --truth FILE, not both")
+        print("\n".join(bench_lines(*run_bench(args.bench.expanduser().resolve(), cfg))))
+        return 0
     if args.truth is None:
         raise UserError("give --truth FILE (a CSV with url or path, and subjects) and --subject ID")
     truth_path = args.truth.expanduser().resolve()
