@@ -28,8 +28,9 @@ after each acceptance. A face joins only when
      much nearer to an unclaimed face than to the references is probably
      someone else's. Each 0.1 by which the nearest unclaimed face is closer
      than `twin_reach` (0.6) lowers the bar by `twin_weight` x 0.1. Faces
-     closer than `duplicate` (0.15) are copies of the same picture and do not
-     count as twins;
+     closer than `duplicate` (0.25) are copies of the same picture (re-encoded,
+     mirrored, cropped: 0.06-0.22 apart on the bench) and do not count as
+     twins; two different photos of one person are rarely that close;
   4. at most one face per photo is the person: when one is accepted, the
      others in that photo become negatives (known other people);
   5. a face at least as close to a negative (those, and the optional
@@ -63,7 +64,7 @@ class Params:
     mean_bar: float = 0.56       # ...and its weighted mean distance to all references under this bar
     twin_weight: float = 0.2     # the bar drops by this x (twin_reach - distance to the nearest unclaimed face)
     twin_reach: float = 0.6      # unclaimed faces farther than this do not lower the bar
-    duplicate: float = 0.15      # unclaimed faces closer than this are the same picture again, not a twin
+    duplicate: float = 0.25      # unclaimed faces closer than this are the same picture again, not a twin
     seed_weight: float = 0.1     # weight of one reference photo in the mean (a found face weighs 1)
     years: float | None = None   # if set, the mean counts only found faces within this many years of the
                                  # candidate's date (reference photos and undated faces always count)
