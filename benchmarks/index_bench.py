@@ -128,9 +128,11 @@ def main() -> None:
             print("| detector | FG-NET faces found | extra boxes in FG-NET photos | faces in crowd photos | "
                   "worker s per photo | wall s |")
             for detector in args.detectors.split(","):
-                if detector != "dlib":                       # dlib: the run above
-                    index_wall, _, store = run_index(photos, work / detector, env, detector)
-                print(_score(detector, store, truth, index_wall))
+                if detector == "dlib":                       # the runs above
+                    print(_score(detector, store, truth, index_wall))
+                else:
+                    wall, _, other = run_index(photos, work / detector, env, detector)
+                    print(_score(detector, other, truth, wall))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
