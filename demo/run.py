@@ -171,15 +171,38 @@ class DemoServer:
         self.pidfile.unlink(missing_ok=True)
 
 
-def end_process(proc: subprocess.Popen, grace: float) -> None:
-    """SIGTERM, then SIGKILL if it is still there after `grace` seconds."""
-    if proc.poll() is None:
-        proc.terminate()
+def end_process(proc: subprocess.Popen, grace: float, group: bool = False) -> None:
+    """SIGTERM, then SIGKILL if it is still there after `grace` seconds.
+
+    With `group`, the whole process group the command leads (its worker
+    processes too) gets the signals, and is waited for.
+    """
+    def alive() -> bool:
+        if proc.poll() is None:
+            return True
+        if group:
+            try:
+                os.killpg(proc.pid, 0)
+                return True
+            except (ProcessLookupError, PermissionError):
+                return False
+        return False
+
+    def send(sig: int) -> None:
         try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            os.killpg(proc.pid, sig) if group else proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+
+    if not alive():
+        return
+    send(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if alive():
+        send(signal.SIGKILL)
+        proc.wait()
 
 
 def run_step(title: str, cmd: list[str], env: dict, log: Path | None = None) -> str:
@@ -187,12 +210,14 @@ def run_step(title: str, cmd: list[str], env: dict, log: Path | None = None) -> 
 
     Without `log` the command has the terminal (progress bars stay bars);
     with it, its output goes to the terminal and to `log`, and is returned.
-    On SIGTERM/Ctrl-C the command is asked to stop (SIGTERM), then killed after 15 s.
+    The command runs in a process group of its own, so that on SIGTERM/Ctrl-C
+    (which reach this driver) it and any worker processes it started are
+    asked to stop (SIGTERM), then killed after 15 s; none outlives the step.
     """
     print(f"\n==> {title}\n    $ {' '.join(_shown(c) for c in cmd)}", flush=True)
     pipe = subprocess.PIPE if log else None
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=pipe, stderr=subprocess.STDOUT if log else None,
-                            preexec_fn=_child_setup(os.getpid()))
+                            preexec_fn=_child_setup(os.getpid()), process_group=0)
     lines: list[bytes] = []
     try:
         if log:
@@ -204,7 +229,7 @@ def run_step(title: str, cmd: list[str], env: dict, log: Path | None = None) -> 
                     sys.stdout.flush()
         proc.wait()
     finally:
-        end_process(proc, grace=15)
+        end_process(proc, grace=15, group=True)
     if proc.returncode:
         where = f"; its output is in {_shown(str(log))}" if log else ""
         raise StepFailed(f"{title}: `{' '.join(_shown(c) for c in cmd)}` exited with status {proc.returncode}{where}")
@@ -254,7 +279,7 @@ def summary(settings: DemoSettings, evaluate_output: str, seconds: float) -> str
     rel = lambda p: p.relative_to(REPO) if p.is_relative_to(REPO) else p  # noqa: E731
     return "\n".join([
         "",
-        f"==> Demo done in {seconds / 60:.1f} min",
+        f"==> Demo done in {seconds:.0f} s",
         f"  crawl:      {c['albums']} albums, {c['photos']} photos linked, {c['saved']} on disk "
         f"({rel(settings.data / 'photos')}), {len(c['undated'])} album(s) without a date",
         f"  failed:     {failed}",

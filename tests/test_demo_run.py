@@ -36,7 +36,11 @@ assert "album_row" in page           # the demo site is up during the crawl
 mode = os.environ.get("FAKE_CRAWL", "ok")
 if mode == "fail":
     sys.exit(3)
-if mode == "hang":
+if mode == "workers":               # a worker process, as faces.index starts them
+    import subprocess
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    Path(os.environ["FAKE_MARKER"] + ".worker").write_text(str(worker.pid))
+if mode in ("hang", "workers"):
     time.sleep(300)
 data = config.parent / doc["data"]
 data.mkdir(parents=True, exist_ok=True)
@@ -152,8 +156,11 @@ def demo(tmp_path, prebuilt) -> DemoCopy:
     copy = DemoCopy(tmp_path / "repo")
     shutil.copytree(prebuilt, copy.out)
     yield copy
-    for pid in copy.leftovers():            # never leave a process behind, even when a test fails
-        os.kill(pid, signal.SIGKILL)
+    strays = list(copy.leftovers())         # never leave a process behind, even when a test fails
+    strays += [int(p.read_text()) for p in (copy.marker, Path(f"{copy.marker}.worker")) if p.exists()]
+    for pid in strays:
+        if not gone(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def gone(pid: int) -> bool:
@@ -197,14 +204,18 @@ def test_a_failed_step_stops_the_server_and_says_where_the_log_is(demo):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_to_the_driver_stops_the_step_and_the_server(demo, sig):
-    proc = demo.start(crawl="hang")
+def test_a_signal_to_the_driver_stops_the_step_its_workers_and_the_server(demo, sig):
+    proc = demo.start(crawl="workers")
     crawl_pid = demo.wait_for_crawl(proc)
+    worker = Path(f"{demo.marker}.worker")
+    while not worker.exists():
+        time.sleep(0.1)
+    worker_pid = int(worker.read_text())
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + sig
     assert "demo stopped" in err
-    assert wait_gone(crawl_pid)
+    assert wait_gone(crawl_pid) and wait_gone(worker_pid)
     demo.assert_clean()
 
 
