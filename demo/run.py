@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "demo" / "settings.yaml"
 TRUTH = REPO / "demo" / "truth.csv"
 OUT = REPO / "demo-output"
+STEP_GROUP_FILE = OUT / "step.pgid"    # the running step's process group, for stop_stale_step
 SUBJECT = story.TARGET      # the person in demo/references
 
 
@@ -205,6 +206,45 @@ def end_process(proc: subprocess.Popen, grace: float, group: bool = False) -> No
         proc.wait()
 
 
+STEP_TOKEN = "PHOTOSCRAPE_DEMO_STEP"     # environment variable marking a step's processes
+
+
+def group_members(pgid: int, token: str) -> list[int]:
+    """Live processes in process group `pgid` whose environment has STEP_TOKEN=token.
+
+    The token (inherited by everything a step starts) makes sure a process
+    group id reused by the system since then is never mistaken for ours.
+    """
+    found, mark = [], f"{STEP_TOKEN}={token}".encode()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            environ = (stat.parent / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z" and mark in environ:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def stop_stale_step(group_file: Path) -> None:
+    """Kill what is left of a step whose driver was killed with SIGKILL.
+
+    The step itself gets SIGTERM from the kernel then (parent-death signal),
+    but processes it started may live on; they are still in its process group.
+    """
+    try:
+        pgid, token = group_file.read_text().split()
+    except (OSError, ValueError):
+        return
+    for pid in group_members(int(pgid), token):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    group_file.unlink(missing_ok=True)
+
+
 def run_step(title: str, cmd: list[str], env: dict, log: Path | None = None) -> str:
     """Run one command from the repository root; raise StepFailed if it fails.
 
@@ -216,8 +256,11 @@ def run_step(title: str, cmd: list[str], env: dict, log: Path | None = None) -> 
     """
     print(f"\n==> {title}\n    $ {' '.join(_shown(c) for c in cmd)}", flush=True)
     pipe = subprocess.PIPE if log else None
+    token = f"{os.getpid()}-{time.time_ns()}"
+    env = dict(env, **{STEP_TOKEN: token})
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=pipe, stderr=subprocess.STDOUT if log else None,
                             preexec_fn=_child_setup(os.getpid()), process_group=0)
+    STEP_GROUP_FILE.write_text(f"{proc.pid} {token}")
     lines: list[bytes] = []
     try:
         if log:
@@ -230,6 +273,7 @@ def run_step(title: str, cmd: list[str], env: dict, log: Path | None = None) -> 
         proc.wait()
     finally:
         end_process(proc, grace=15, group=True)
+        STEP_GROUP_FILE.unlink(missing_ok=True)
     if proc.returncode:
         where = f"; its output is in {_shown(str(log))}" if log else ""
         raise StepFailed(f"{title}: `{' '.join(_shown(c) for c in cmd)}` exited with status {proc.returncode}{where}")
@@ -302,6 +346,7 @@ def main() -> int:
     lock = server = None
     try:
         lock = take_lock(OUT)
+        stop_stale_step(STEP_GROUP_FILE)
         (OUT / "logs").mkdir(exist_ok=True)
         print("==> Building the demo site (demo/generate.py)", flush=True)
         photos, rebuilt = generate.build_if_changed(OUT)
