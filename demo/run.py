@@ -9,11 +9,13 @@ Steps, all with PHOTOSCRAPE_CONFIG=demo/settings.yaml:
   4. python -m faces.match (indexes what is new first) -> demo-output/results/
   5. python -m faces.evaluate --truth demo/truth.csv --subject 016
 then a short summary. The server is stopped whatever happens: on success,
-failure, Ctrl-C or SIGTERM; if this driver is killed with SIGKILL, the server
-(which watches its standard input, a pipe from here) and the running step
-(Linux: parent-death signal) stop by themselves. Only one demo runs at a
-time (a lock file in demo-output/). A second run reuses the downloads and
-the face index, so it only re-checks.
+failure, Ctrl-C or SIGTERM (each step runs in a process group of its own,
+which is stopped as a whole, worker processes included). If this driver is
+killed with SIGKILL, the server (which watches its standard input, a pipe
+from here) and the running step (Linux: parent-death signal) stop by
+themselves, and the next run kills whatever the step had started. Only one
+demo runs at a time (a lock file in demo-output/). A second run reuses the
+downloads and the face index, so it only re-checks.
 """
 from __future__ import annotations
 
