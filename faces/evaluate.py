@@ -25,7 +25,7 @@ import csv
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Hashable, Iterable, Sequence
+from typing import Callable, Hashable, Iterable, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
@@ -237,6 +237,9 @@ def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: P
 
 # --- a whole benchmark: every query of DIR/truth/queries.csv ---------------------------------
 
+Variant = Callable[..., np.ndarray]     # (FaceTable, seed embeddings (M, D)) -> accepted faces, (N,) bool
+
+
 @dataclass(frozen=True)
 class QueryScores:
     subject: str
@@ -253,16 +256,21 @@ class BenchRun:
     problems: list[str]                 # seed photos left out, and why
 
 
-def run_bench(bench: Path, cfg) -> tuple[BenchRun, Sequence[str]]:
+def run_bench(bench: Path, cfg, variants: Mapping[str, Variant] | None = None) -> tuple[BenchRun, Sequence[str]]:
     """Run every query of `bench` with each strategy against the current index; score each over photos.
 
     A query's seeds are the photos in DIR/truth/seeds/<subject>/ (a seed photo with no
     face is left out and reported; a query left with none finds nothing). Scores are
-    summed over queries: the micro average.
+    summed over queries: the micro average. `variants` (name -> function of the index's
+    FaceTable and the seed embeddings, giving the accepted faces as an (N,) bool array)
+    replaces the two strategies, e.g. for benchmarks/expand_accuracy.py.
     """
     from faces import expand, match
     from faces.embed import FaceEncoder
     from faces.references import embeddings, read_faces
+
+    if variants is None:
+        variants = {s: _strategy(s) for s in expand.STRATEGIES}
 
     queries_csv = bench / "truth" / "queries.csv"
     _, rows = _read_csv(queries_csv, "benchmark queries file (DIR/truth/queries.csv)")
@@ -279,27 +287,35 @@ def run_bench(bench: Path, cfg) -> tuple[BenchRun, Sequence[str]]:
         subject = (row.get("subject") or "").strip()
         seeds = read_faces(bench / "truth" / "seeds" / subject, encoder, "seed", skipped=problems)
         by_strategy = {}
-        for strategy in expand.STRATEGIES:
+        for name, accept in variants.items():
             found: list[FoundPhoto] = []
             if seeds:
-                result = match.search(table, embeddings(seeds), None, expand.Params(strategy=strategy))
-                found = [photos[i] for i in np.unique(table.photo_index[result.accepted])]
-            by_strategy[strategy] = evaluate(found, truth, subject).scores
+                found = [photos[i] for i in np.unique(table.photo_index[accept(table, embeddings(seeds))])]
+            by_strategy[name] = evaluate(found, truth, subject).scores
         results.append(QueryScores(subject, sum(subject in t.subjects for t in truth), by_strategy))
-    return BenchRun(bench, results, len(table.photos), len(table), problems), expand.STRATEGIES
+    return BenchRun(bench, results, len(table.photos), len(table), problems), list(variants)
+
+
+def _strategy(name: str) -> Variant:
+    from faces import expand, match
+
+    return lambda table, seeds: match.search(table, seeds, None, expand.Params(strategy=name)).accepted
 
 
 def bench_lines(run: BenchRun, strategies: Sequence[str], worst: int = 5) -> list[str]:
     """The side-by-side table, micro-averaged over queries, and the worst queries of the last strategy."""
     totals = {s: sum((q.by_strategy[s] for q in run.queries), Scores(0, 0, 0)) for s in strategies}
+    width = max(10, *(len(s) for s in strategies))
     lines = [f"bench:  {run.bench}: {len(run.queries)} queries",
              f"index:  {run.faces} faces in {run.photos} photos",
              *[f"note:   {p}" for p in run.problems],
              "",
-             f"{'strategy':<10} {'precision':>9} {'recall':>7} {'F1':>6} {'TP':>6} {'FP':>6} {'FN':>6}"]
+             f"{'strategy':<{width}} {'precision':>9} {'recall':>7} {'F1':>6} {'TP':>6} {'FP':>6} {'FN':>6}"]
     for s, t in totals.items():
-        lines.append(f"{s:<10} {t.precision:>9.3f} {t.recall:>7.3f} {t.f1:>6.3f} {t.tp:>6} {t.fp:>6} {t.fn:>6}")
+        lines.append(f"{s:<{width}} {t.precision:>9.3f} {t.recall:>7.3f} {t.f1:>6.3f} {t.tp:>6} {t.fp:>6} {t.fn:>6}")
     lines.append("(micro-averaged over the queries: counts summed, photos are the unit)")
+    if not worst:
+        return lines
     main_strategy, other = strategies[0], [s for s in strategies if s != strategies[0]]
     ranked = sorted(run.queries, key=lambda q: (q.by_strategy[main_strategy].f1, -q.by_strategy[main_strategy].fn))
     lines += ["", f"worst {min(worst, len(ranked))} queries ({main_strategy}):",
