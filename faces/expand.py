@@ -73,7 +73,7 @@ class Params:
     seed_threshold: float = 0.54
     # both
     near_misses: int = 24        # how many of the best rejected photos to report
-    score_scale: float = 0.02    # score = logistic(margin / score_scale); margin 0 (on the bar) -> 0.5
+    score_scale: float = 0.05    # score = logistic(margin / score_scale): on the bar 0.5, 0.05 inside 0.73, 0.1 inside 0.88
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
