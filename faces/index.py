@@ -1,19 +1,17 @@
 """`python -m faces.index`: detect and embed every downloaded photo not yet indexed.
 
-The photos are those of the crawl's manifest (`<data>/albums.jsonl`: path,
-source URL, album date) plus any image file under `<data>/photos/` that it
-does not list (dated from EXIF when possible). Each distinct content is indexed
-once per (detector, model, align) into `<data>/faces.sqlite` (faces.store):
-a rerun only does new photos, a touched or renamed file is not embedded again,
-and a killed run loses at most the batch in flight.
+The photos are the crawl manifest's plus any image dropped under
+`<data>/photos/` (faces.photos). Each distinct content is indexed once per
+(detector, model, align) into `<data>/faces.sqlite` (faces.store): a rerun only
+does new photos, a touched or renamed file is not embedded again, and a killed
+run loses at most the batch in flight.
 
 Worker processes (faces.workers, default one per core) each load the models
 once; the main process reads the manifest, hashes files and is the only one
-writing to SQLite.
+writing to SQLite. `faces.match` calls `update_index(cfg)` before matching.
 """
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
@@ -23,7 +21,6 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -31,109 +28,16 @@ from typing import Iterable, Iterator, Sequence
 from faces import weights
 from faces.cli import parser, run
 from faces.config import FacesConfig, UserError, load_config
-from faces.images import UnreadableImage, exif_date, file_checksum, image_files, load_rgb
-from faces.store import FileRecord, Key, Store
+from faces.images import UnreadableImage, load_rgb
+from faces.photos import file_records, list_photos
+from faces.store import Key, Store
 
 log = logging.getLogger("faces.index")
 
-SAVED = ("saved", "already_saved")      # manifest statuses of photos that are on disk
 BATCH_PHOTOS = 20                       # commit at least this often...
 BATCH_SECONDS = 5.0                     # ...and at least this often
 LOG_EVERY_SECONDS = 30.0                # progress lines when stderr is not a terminal
 MAX_WORKER_CRASHES = 3
-
-
-# --- which photos -----------------------------------------------------------
-
-@dataclass(frozen=True)
-class Listed:
-    path: Path                          # absolute
-    url: str = ""
-    album_date: str | None = None       # ISO
-    in_manifest: bool = False
-
-
-@dataclass
-class Listing:
-    photos: list[Listed] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)         # in the manifest, not on disk
-    problems: list[str] = field(default_factory=list)        # manifest lines that could not be read
-
-
-def list_photos(cfg: FacesConfig) -> Listing:
-    """The manifest's saved photos, then the unlisted image files under photos/, each once."""
-    if not cfg.manifest.exists() and not cfg.photos_dir.is_dir():
-        raise UserError(f"nothing to index: neither {cfg.manifest} nor {cfg.photos_dir} exists "
-                        f"(run `scrapy crawl albums` first, or put photos in {cfg.photos_dir})")
-    listing = Listing()
-    seen: set[Path] = set()
-    for entry in _manifest_photos(cfg.manifest, listing.problems):
-        if entry.path in seen:
-            continue
-        seen.add(entry.path)
-        if entry.path.is_file():
-            listing.photos.append(entry)
-        else:
-            listing.missing.append(_relative(entry.path, cfg.data_dir))
-    if cfg.photos_dir.is_dir():
-        listing.photos += [Listed(path) for path in map(_absolute, image_files(cfg.photos_dir))
-                           if path not in seen]
-    return listing
-
-
-def _manifest_photos(manifest: Path, problems: list[str]) -> Iterator[Listed]:
-    if not manifest.exists():
-        return
-    with manifest.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                album = json.loads(line)
-                photos = album.get("photos") or []
-            except (ValueError, AttributeError):
-                problems.append(f"{manifest.name} line {number}: not a JSON album (skipped)")
-                continue
-            album_date = _iso_date(album.get("date"))
-            for photo in photos:
-                if isinstance(photo, dict) and photo.get("status") in SAVED and photo.get("path"):
-                    yield Listed(_absolute(manifest.parent / photo["path"]), str(photo.get("url") or ""),
-                                 album_date or _iso_date(photo.get("date")), in_manifest=True)
-
-
-def _iso_date(value) -> str | None:
-    try:
-        return date.fromisoformat(value).isoformat() if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-def _absolute(path: Path) -> Path:
-    return Path(os.path.abspath(path))     # without resolving symlinks: paths stay under the data folder
-
-
-def _relative(path: Path, data_dir: Path) -> str:
-    return Path(os.path.relpath(path, data_dir)).as_posix()
-
-
-def file_records(listing: Listing, data_dir: Path, known: dict[str, FileRecord]) -> list[FileRecord]:
-    """A FileRecord per listed photo; unchanged files (same size and mtime) are not read again."""
-    records = []
-    for photo in listing.photos:
-        rel = _relative(photo.path, data_dir)
-        stat = photo.path.stat()
-        old = known.get(rel)
-        unchanged = old is not None and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
-        checksum = old.checksum if unchanged else file_checksum(photo.path)
-        if photo.in_manifest:
-            album_date = photo.album_date
-        elif unchanged:
-            album_date = old.album_date
-        else:
-            taken = exif_date(photo.path)
-            album_date = taken.isoformat() if taken else None
-        records.append(FileRecord(rel, checksum, stat.st_size, stat.st_mtime_ns, photo.url, album_date))
-    return records
 
 
 # --- one photo ----------------------------------------------------------------
