@@ -188,7 +188,7 @@ def test_command_line_with_two_workers_matches_in_process(project, encoder, tmp_
     assert np.array_equal(a.boxes, b.boxes) and np.allclose(a.embeddings, b.embeddings, atol=1e-6)
 
 
-def test_retinaface_without_weights_stops_at_once_with_one_line(project):
+def test_retinaface_without_weights_stops_at_once_with_one_line(project, deepface_home):
     root, _ = project
     start = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "faces.index", "--config",
@@ -196,7 +196,7 @@ def test_retinaface_without_weights_stops_at_once_with_one_line(project):
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert time.monotonic() - start < 15
     assert out.returncode == 2 and out.stdout == ""
-    folder = Path(os.environ["DEEPFACE_HOME"]) / ".deepface" / "weights"
+    folder = deepface_home / ".deepface" / "weights"
     assert out.stderr == (f"error: faces.detector_backend: retinaface needs the weight file retinaface.h5, "
                           f"which is not in {folder} (nothing is downloaded: put the file there, "
                           f"or choose another in settings.yaml)\n")
