@@ -75,10 +75,11 @@ _worker_encoder = None
 _worker_load_error: str | None = None
 
 
-def _start_worker(cfg: FacesConfig) -> None:
+def _start_worker(cfg: FacesConfig, parent_pid: int) -> None:
     """Process-pool initializer: one thread per worker, models loaded once, Ctrl-C left to the main process."""
     global _worker_encoder, _worker_load_error
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent_pid)
     for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         os.environ[var] = "1"
     try:
@@ -92,6 +93,25 @@ def _start_worker(cfg: FacesConfig) -> None:
         _worker_load_error = str(exc)
     except Exception as exc:
         _worker_load_error = f"cannot load {cfg.detector_backend} / {cfg.model_name}: {type(exc).__name__}: {exc}"
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to end this worker when the main process dies (even by SIGKILL).
+
+    Without it, killing `faces.index` or `faces.match` leaves the workers
+    running as orphans, each holding a loaded model. Elsewhere: no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:   # the parent died before the request took effect
+        os._exit(1)
 
 
 def _worker_index(checksum: str, path: Path, rel: str) -> Outcome:
@@ -110,7 +130,7 @@ def _in_workers(cfg: FacesConfig, jobs: Sequence[tuple[str, Path, str]], workers
     crashes = 0
     while True:
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(cfg,))
+                                   initializer=_start_worker, initargs=(cfg, os.getpid()))
         running: dict = {}
         try:
             while True:

@@ -294,3 +294,28 @@ def test_a_dead_worker_fails_only_the_photos_in_flight(bench_kit, deepface_home,
 
     again = subprocess.run(command + ["--retry-failed"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert f"Indexed {len(died)} photo" in again.stdout and "0 failed" in again.stdout
+
+
+def test_workers_end_when_the_main_process_is_killed(bench_kit, deepface_home, tmp_path):
+    photos = tmp_path / "data" / "photos"
+    photos.mkdir(parents=True)
+    for name in sorted(p.name for p in (FGNET / "images").iterdir())[200:220]:
+        shutil.copy(FGNET / "images" / name, photos / name)
+    command = [sys.executable, "-m", "faces.index", "--config", str(settings(tmp_path, workers=2))]
+    run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(_workers_of(run.pid)) < 2 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = _workers_of(run.pid)
+    assert len(workers) == 2, "the run should have started its two workers"
+    time.sleep(2)                                           # models loading or photos in flight
+    run.kill()                                              # the main process only, as `kill -9 PID` would
+    run.wait()
+    deadline = time.monotonic() + 20
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()
+             and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert alive == [], "orphaned index workers kept running after the main process died"
