@@ -87,6 +87,8 @@ KINDS = {**{k: "selector" for k in SELECTOR_KEYS},
          "cookies_file": "cookies", "obey_robots_txt": "bool", "autothrottle": "bool",
          "download_delay": "seconds", "concurrency": "count", "user_agent": "text"}
 KNOWN = ("profile", *KINDS)
+# The settings file's top level: the crawl reads data and site; faces/config.py reads faces.
+TOP_LEVEL = ("data", "site", "faces")
 
 
 def config_file() -> Path:
@@ -114,6 +116,7 @@ def load_crawl_config(path: Path | None = None) -> CrawlConfig:
     """Read and check `data:` and `site:` (and the profile it names) from the settings file."""
     path = path or config_file()
     doc = read_yaml(path)
+    _check_names(path, "", doc, TOP_LEVEL)
     site = doc.get("site")
     if not isinstance(site, dict):
         raise ProfileError(f"{path}: site: expected a mapping of keys (the site profile), got {site!r}")
@@ -167,13 +170,14 @@ def _profile_path(path: Path, raw: object) -> Path:
     return candidate
 
 
-def _check_names(path: Path, prefix: str, keys: dict) -> None:
+def _check_names(path: Path, prefix: str, keys: dict, known: tuple[str, ...] = KNOWN) -> None:
+    """An unknown key (a misspelt `dat:` would silently mean the default) stops the crawl."""
     for key in keys:
-        if key not in KNOWN:
-            hint = difflib.get_close_matches(str(key), KNOWN, n=1)
+        if key not in known:
+            hint = difflib.get_close_matches(str(key), known, n=1)
             raise ProfileError(f"{path}: {prefix}{key}: unknown key"
                                + (f" (did you mean {prefix}{hint[0]}?)" if hint else
-                                  f" (known: {', '.join(KNOWN)})"))
+                                  f" (known: {', '.join(prefix + k for k in known)})"))
 
 
 def _check(path: Path, name: str, key: str, raw: object):

@@ -137,3 +137,19 @@ def test_politeness_can_be_turned_off_for_a_local_site(tmp_path):
     s = crawl_settings(cfg)
     assert (s["ROBOTSTXT_OBEY"], s["AUTOTHROTTLE_ENABLED"], s["DOWNLOAD_DELAY"]) == (False, False, 0.0)
     assert s["CONCURRENT_REQUESTS_PER_DOMAIN"] == 16 and s["USER_AGENT"] == "test-agent"
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("dat: photos-archive", "dat: unknown key (did you mean data?)"),
+    ("sites: {}", "sites: unknown key (did you mean site?)"),
+    ("extra_thing: 1", "extra_thing: unknown key (known: data, site, faces)"),
+])
+def test_unknown_top_level_key_stops_the_crawl(tmp_path, line, expected):
+    # A misspelt `data:` would otherwise save everything into the default data/ folder.
+    msg = error_of(write(tmp_path, MINIMAL + line + "\n"))
+    assert msg == f"{tmp_path / 'settings.yaml'}: {expected}"
+
+
+def test_the_faces_section_is_the_face_finders_and_not_checked_here(tmp_path):
+    cfg = load_crawl_config(write(tmp_path, "data: archive\nfaces: {detector_backend: dlib}\n" + MINIMAL))
+    assert cfg.data_dir == (tmp_path / "archive").resolve()
