@@ -74,6 +74,9 @@ STRATEGIES = ("default", "seed")
 # "chip": dlib's 5-point face chips (what the Dlib model was trained on); "deepface": DeepFace's eye alignment.
 ALIGN_MODES = ("auto", "chip", "deepface")
 CHOICES = {"strategy": STRATEGIES, "align": ALIGN_MODES}
+# The settings file's top level: the crawler reads data and site, these commands data and faces.
+# Anything else is a typo (`face:` would silently mean every default), so it stops the command.
+TOP_LEVEL = ("data", "site", "faces")
 
 
 def align_mode(model_name: str, align: str) -> str:
@@ -114,16 +117,11 @@ def load_config(explicit: str | os.PathLike | None = None, **overrides) -> Faces
     path = config_file(explicit)
     doc = read_yaml(path)
     base = path.parent
+    _check_names(path, "", doc, TOP_LEVEL)
     faces = doc.get("faces") or {}
     if not isinstance(faces, dict):
         raise UserError(f"{path}: faces: expected a mapping of keys")
-    unknown = sorted(set(faces) - set(FACES_KEYS))
-    if unknown:
-        key = unknown[0]
-        hint = difflib.get_close_matches(key, FACES_KEYS, n=1)
-        raise UserError(f"{path}: faces.{key}: unknown key"
-                        + (f" (did you mean faces.{hint[0]}?)" if hint else
-                           f" (known: {', '.join(FACES_KEYS)})"))
+    _check_names(path, "faces.", faces, tuple(FACES_KEYS))
     values = {}
     for key, (default, kind) in FACES_KEYS.items():
         if key in overrides and overrides[key] is not None:
@@ -136,6 +134,16 @@ def load_config(explicit: str | os.PathLike | None = None, **overrides) -> Faces
     if not values["workers"]:
         values["workers"] = os.cpu_count() or 1
     return FacesConfig(config_path=path, data_dir=(base / data).resolve(), **values)
+
+
+def _check_names(path: Path, prefix: str, keys: dict, known: tuple[str, ...]) -> None:
+    """Stop at the first unknown key (in file order) with a did-you-mean hint."""
+    for key in keys:
+        if key not in known:
+            hint = difflib.get_close_matches(str(key), known, n=1)
+            raise UserError(f"{path}: {prefix}{key}: unknown key"
+                            + (f" (did you mean {prefix}{hint[0]}?)" if hint else
+                               f" (known: {', '.join(prefix + k for k in known)})"))
 
 
 def _value(path: Path, key: str, raw: object, kind: str, base: Path):

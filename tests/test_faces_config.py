@@ -43,12 +43,22 @@ def test_overrides_are_relative_to_the_working_directory(tmp_path, monkeypatch):
     ("faces:\n  strategy: magic\n", "faces.strategy: expected one of default, seed"),
     ("faces:\n  align: sideways\n", "faces.align: expected one of auto, chip, deepface"),
     ("faces: [1, 2\n", "not valid YAML"),
+    # Top-level typos would otherwise mean "every default" without a word.
+    ("face:\n  detector_backend: mtcnn\n", "face: unknown key (did you mean faces?)"),
+    ("dat: elsewhere\nfaces: {}\n", "dat: unknown key (did you mean data?)"),
+    ("extra_thing: 1\n", "extra_thing: unknown key (known: data, site, faces)"),
+    ("faces:\n  zzz: 1\n", "faces.zzz: unknown key (known: faces.detector_backend, faces.model_name"),
 ])
 def test_bad_values_name_the_key(tmp_path, text, needle):
     with pytest.raises(UserError) as err:
         load_config(write(tmp_path, text))
     assert needle in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_the_top_level_holds_data_site_and_faces(tmp_path):
+    cfg = load_config(write(tmp_path, "data: d\nsite:\n  start_urls: [x]\nfaces: {}\n"))
+    assert cfg.data_dir == tmp_path / "conf" / "d"
 
 
 def test_missing_file(tmp_path):
