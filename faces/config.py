@@ -133,7 +133,33 @@ def load_config(explicit: str | os.PathLike | None = None, **overrides) -> Faces
         raise UserError(f"{path}: data: expected a folder path, got {data!r}")
     if not values["workers"]:
         values["workers"] = os.cpu_count() or 1
-    return FacesConfig(config_path=path, data_dir=(base / data).resolve(), **values)
+    cfg = FacesConfig(config_path=path, data_dir=(base / data).resolve(), **values)
+    _check_output(cfg, from_command_line={k for k, v in overrides.items() if v is not None})
+    return cfg
+
+
+def _check_output(cfg: FacesConfig, from_command_line: set[str]) -> None:
+    """The output folder must stay clear of the folders the commands read photos from.
+
+    Results inside photos/ would be indexed as new photos on the next run, and
+    inside the references (or negatives) they would be read as reference photos;
+    an output folder that holds one of them (the data folder itself, say) mixes
+    the results with the photos they come from.
+    """
+    out = cfg.output
+    where = "--output" if "output" in from_command_line else f"{cfg.config_path}: faces.output"
+    for name, folder in (("photos folder", cfg.photos_dir), ("references folder", cfg.references),
+                         ("negatives folder", cfg.negatives)):
+        if folder is None:
+            continue
+        if out == folder or out.is_relative_to(folder):
+            problem = (f"is the {name}" if out == folder else f"is inside the {name} {folder}") + \
+                ": later runs would read the results as photos"
+        elif folder.is_relative_to(out):
+            problem = f"contains the {name} {folder}: the results would be mixed with the photos they come from"
+        else:
+            continue
+        raise UserError(f"{where}: {out} {problem} (choose an output folder apart from it)")
 
 
 def _check_names(path: Path, prefix: str, keys: dict, known: tuple[str, ...]) -> None:

@@ -73,3 +73,30 @@ def test_missing_file(tmp_path):
 def test_align_auto_means_chips_for_dlib_only(tmp_path, model, align, mode):
     cfg = load_config(write(tmp_path, f"faces:\n  model_name: {model}\n  align: {align}\n"))
     assert cfg.alignment == mode
+
+
+@pytest.mark.parametrize("output, needle", [
+    ("store/photos", "store/photos is the photos folder: later runs would read the results as photos"),
+    ("store/photos/results", "is inside the photos folder"),
+    ("store", "contains the photos folder"),          # the data folder itself
+    (".", "contains the photos folder"),
+    ("me", "is the references folder"),
+    ("me/results", "is inside the references folder"),
+    ("others/out", "is inside the negatives folder"),
+])
+def test_an_output_folder_that_overlaps_what_is_read_is_refused(tmp_path, output, needle):
+    text = f"data: store\nfaces:\n  references: me\n  negatives: others\n  output: {output}\n"
+    with pytest.raises(UserError) as err:
+        load_config(write(tmp_path, text))
+    assert f"faces.output: {tmp_path / 'conf'}" in str(err.value) and needle in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_references_inside_the_output_are_refused_and_the_command_line_is_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, "data: store\nfaces:\n  references: results/me\n")
+    with pytest.raises(UserError, match=r"^--output: .*/conf/results contains the references folder"):
+        load_config(path, output="conf/results")
+    with pytest.raises(UserError, match="faces.output: .* contains the references folder"):
+        load_config(path)
+    assert load_config(path, output="elsewhere").output == tmp_path / "elsewhere"

@@ -71,6 +71,19 @@ def test_a_missing_reference_folder_stops_before_any_work(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize("output", ["data/photos", "refs", "."])
+def test_an_output_folder_among_the_photos_stops_before_any_work(tmp_path, output):
+    (tmp_path / "settings.yaml").write_text("data: data\nfaces:\n  references: refs\n", encoding="utf-8")
+    for folder in ("data/photos", "refs"):
+        (tmp_path / folder).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / folder / "a.jpg")
+    out = run_match(tmp_path, "--output", output)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith(f"error: --output: {(tmp_path / output).resolve()} ") and out.stderr.count("\n") == 1
+    assert not (tmp_path / "data" / "faces.sqlite").exists()
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["a.jpg", "a.jpg", "settings.yaml"]
+
+
 # --- the whole command on real photos -----------------------------------------------------------
 
 PERSON = ["026A11.JPG", "026A13.JPG", "026A15.JPG", "026A17.JPG", "026A18.JPG", "026A19.JPG"]
