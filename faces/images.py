@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,18 @@ EXIF_DATETIME = 0x0132             # DateTime, in IFD0: when the file was last c
 EXIF_DATETIME_ORIGINAL = 0x9003    # DateTimeOriginal, in the Exif IFD: when the photo was taken
 EXIF_IFD = 0x8769
 
+# The largest photo read, in pixels: 89.5 megapixels, the crawler's limit too (Pillow's
+# default), so a photo the crawl would refuse is refused here as well. Checked from the
+# file's header before anything is decoded; a larger photo is a one-line failure.
+MAX_PIXELS = 89_478_485
+
+# Pillow's own size check would only repeat ours, as a DecompressionBombWarning on every
+# run; and a photo whose EXIF block is damaged still has its pixels (Pillow warns
+# "Corrupt EXIF data", reads what it can, and the photo is indexed).
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
+warnings.filterwarnings("ignore", message="Possibly corrupt EXIF", category=UserWarning, module=r"PIL\.Image")
+
 
 class UnreadableImage(ValueError):
     """A file that cannot be decoded as an image; `reason` says why, in a few words."""
@@ -29,27 +43,50 @@ class UnreadableImage(ValueError):
         self.reason = reason
 
 
-def load_rgb(path: str | os.PathLike) -> np.ndarray:
-    """The photo as an (H, W, 3) uint8 RGB array, upright (EXIF orientation applied).
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """The photo opened lazily (header read, pixels not decoded yet), at most MAX_PIXELS large.
 
-    Grayscale, palette, CMYK and 16-bit images are converted to RGB; transparent
-    pixels become white. Raises `UnreadableImage` for a missing, truncated or
-    non-image file.
+    Use it as a context manager. Raises `UnreadableImage` for a missing file, a
+    file that is not an image, or one larger than MAX_PIXELS.
     """
     try:
-        with Image.open(path) as im:
-            im.load()  # decode now: a truncated file fails here, not later
-            upright = ImageOps.exif_transpose(im)
-            return np.asarray(to_rgb(upright))
-    except Image.DecompressionBombError as exc:
-        raise UnreadableImage(f"image too large ({exc})") from None
+        im = Image.open(path)
+    except Image.DecompressionBombError as exc:  # beyond twice Pillow's limit: Pillow refuses to open it
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise UnreadableImage(_too_large(int(found[1]) if found else None)) from None
     except UnidentifiedImageError:
         raise UnreadableImage(_not_an_image(Path(path))) from None
     except FileNotFoundError:
         raise UnreadableImage("file not found") from None
-    except (OSError, SyntaxError, ValueError) as exc:  # Pillow's decoders raise all three
-        text = str(exc)
-        raise UnreadableImage("truncated image" if "truncated" in text else f"cannot decode: {text}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UnreadableImage(f"cannot decode: {exc}") from None
+    pixels = im.width * im.height
+    if pixels > MAX_PIXELS:
+        im.close()
+        raise UnreadableImage(_too_large(pixels))
+    return im
+
+
+def _too_large(pixels: int | None) -> str:
+    limit = f"the limit is {MAX_PIXELS / 1e6:.0f}"
+    return f"image too large ({pixels / 1e6:.0f} megapixels; {limit})" if pixels else f"image too large ({limit})"
+
+
+def load_rgb(path: str | os.PathLike) -> np.ndarray:
+    """The photo as an (H, W, 3) uint8 RGB array, upright (EXIF orientation applied).
+
+    Grayscale, palette, CMYK and 16-bit images are converted to RGB; transparent
+    pixels become white. Raises `UnreadableImage` for a missing, truncated,
+    non-image or too large (see MAX_PIXELS) file.
+    """
+    with open_image(path) as im:
+        try:
+            im.load()  # decode now: a truncated file fails here, not later
+            upright = ImageOps.exif_transpose(im)
+            return np.asarray(to_rgb(upright))
+        except (OSError, SyntaxError, ValueError) as exc:  # Pillow's decoders raise all three
+            text = str(exc)
+            raise UnreadableImage("truncated image" if "truncated" in text else f"cannot decode: {text}") from None
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
@@ -78,10 +115,10 @@ def _not_an_image(path: Path) -> str:
 def exif_date(path: str | os.PathLike) -> dt.date | None:
     """The day the photo was taken, from EXIF (DateTimeOriginal, else DateTime); None when absent."""
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             exif = im.getexif()
             raw = exif.get_ifd(EXIF_IFD).get(EXIF_DATETIME_ORIGINAL) or exif.get(EXIF_DATETIME)
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError):   # UnreadableImage is a ValueError
         return None
     if not isinstance(raw, str):
         return None

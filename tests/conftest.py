@@ -104,3 +104,29 @@ def shuffled_tiles(rgb, tile: int = 25):
     tiles = rgb[:h, :w].reshape(h // tile, tile, w // tile, tile, 3).swapaxes(1, 2).reshape(-1, tile, tile, 3)
     tiles = tiles[np.random.default_rng(0).permutation(len(tiles))]
     return np.ascontiguousarray(tiles.reshape(h // tile, w // tile, tile, tile, 3).swapaxes(1, 2).reshape(h, w, 3))
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A tiny JPEG whose header says width x height: a huge photo without the memory or time to make one."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (90, 90, 90)).save(buf, "JPEG")
+    data = bytearray(buf.getvalue())
+    sof = data.index(b"\xff\xc0")                      # start of frame: precision, height, width
+    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def jpeg_with_corrupt_exif(path: Path) -> Path:
+    """A small JPEG whose EXIF block is cut short (Pillow warns "Corrupt EXIF data" reading it)."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010E] = "a description long enough to be stored out of line"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(path, exif=exif.tobytes()[:20])
+    return path

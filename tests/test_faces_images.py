@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import FGNET
+from conftest import FGNET, REPO, jpeg_claiming, jpeg_with_corrupt_exif
 from faces.images import UnreadableImage, exif_date, file_checksum, image_files, load_rgb
+from faces.report import face_thumbnail
 
 PHOTO = "002A36.JPG"       # an RGB FG-NET photo, 400 x 500-ish, one large face
 
@@ -116,6 +120,37 @@ def test_truncated_jpeg(photo, tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(UnreadableImage, match="file not found"):
         load_rgb(tmp_path / "nope.jpg")
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")   # pytest resets our filters
+@pytest.mark.parametrize("width, height, megapixels", [(18000, 10500, 189), (12000, 8000, 96)])
+def test_a_photo_over_the_pixel_limit_fails_from_its_header(tmp_path, width, height, megapixels):
+    path = tmp_path / "huge.jpg"
+    path.write_bytes(jpeg_claiming(width, height))
+    reason = f"image too large ({megapixels} megapixels; the limit is 89)"
+    with pytest.raises(UnreadableImage) as err:
+        load_rgb(path)
+    assert err.value.reason == reason
+    assert exif_date(path) is None                         # the photo listing reads dates: no traceback there
+    with pytest.raises(UnreadableImage, match=re.escape(reason)):
+        face_thumbnail(path, (0, 0, 10, 10))
+
+
+def test_pillow_says_nothing_on_the_terminal_about_huge_photos_or_broken_exif(tmp_path):
+    (tmp_path / "96mp.jpg").write_bytes(jpeg_claiming(12000, 8000))    # Pillow warns between 89 and 179 MP
+    (tmp_path / "189mp.jpg").write_bytes(jpeg_claiming(18000, 10500))  # and refuses above
+    jpeg_with_corrupt_exif(tmp_path / "exif.jpg")
+    script = ("import sys; from faces.images import exif_date, load_rgb, UnreadableImage\n"
+              "for name in sys.argv[1:]:\n"
+              "    exif_date(name)\n"
+              "    try: print(name, load_rgb(name).shape)\n"
+              "    except UnreadableImage as exc: print(name, exc.reason)\n")
+    out = subprocess.run([sys.executable, "-W", "default", "-c", script, "96mp.jpg", "189mp.jpg", "exif.jpg"],
+                         cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(REPO)})
+    assert out.returncode == 0 and out.stderr == ""
+    assert out.stdout.splitlines() == ["96mp.jpg image too large (96 megapixels; the limit is 89)",
+                                       "189mp.jpg image too large (189 megapixels; the limit is 89)",
+                                       "exif.jpg (48, 64, 3)"]                # broken EXIF: the pixels still count
 
 
 def test_exif_date_prefers_date_taken(photo, tmp_path):

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import FGNET, REPO, shuffled_tiles
+from conftest import FGNET, REPO, jpeg_claiming, jpeg_with_corrupt_exif, shuffled_tiles
 from faces.config import load_config
 from faces.embed import FaceEncoder
 from faces.index import update_index
@@ -186,6 +186,23 @@ def test_command_line_with_two_workers_matches_in_process(project, encoder, tmp_
         a, b = one.face_table("dlib", "Dlib"), two.face_table("dlib", "Dlib")
     assert [p.checksum for p in a.photos] == [p.checksum for p in b.photos]
     assert np.array_equal(a.boxes, b.boxes) and np.allclose(a.embeddings, b.embeddings, atol=1e-6)
+
+
+def test_huge_photos_fail_in_one_line_and_pillow_stays_quiet(bench_kit, deepface_home, tmp_path):
+    photos = tmp_path / "data" / "photos"
+    photos.mkdir(parents=True)
+    (photos / "huge.jpg").write_bytes(jpeg_claiming(18000, 10500))     # Pillow itself refuses it
+    (photos / "big.jpg").write_bytes(jpeg_claiming(12000, 8000))       # Pillow warns about it
+    jpeg_with_corrupt_exif(photos / "exif.jpg")
+    shutil.copy(FGNET / "images" / COLOR, photos / "face.jpg")
+    out = subprocess.run([sys.executable, "-m", "faces.index", "--config", str(settings(tmp_path, workers=2))],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "Indexed 2 photos with dlib + Dlib (chip alignment)" in out.stdout
+    assert "1 face found, 1 photo with no face, 2 failed." in out.stdout
+    assert "  photos/big.jpg: image too large (96 megapixels; the limit is 89)\n" in out.stdout
+    assert "  photos/huge.jpg: image too large (189 megapixels; the limit is 89)\n" in out.stdout
+    assert out.stderr.splitlines() == ["indexing 4 new photos with dlib + Dlib (chip alignment), 2 worker processes"]
 
 
 def test_retinaface_without_weights_stops_at_once_with_one_line(project, deepface_home):

@@ -7,6 +7,7 @@ import os
 import pytest
 from PIL import Image
 
+from conftest import jpeg_claiming
 from faces.config import UserError, load_config
 from faces.images import file_checksum
 from faces.photos import file_records, list_photos
@@ -77,3 +78,11 @@ def test_unchanged_files_are_not_read_again(cfg, monkeypatch):
 def test_nothing_to_index_says_where_it_looked(cfg):
     with pytest.raises(UserError, match=r"nothing to index: neither .*albums.jsonl nor .*photos exists"):
         list_photos(cfg)
+
+
+def test_a_huge_dropped_in_photo_is_listed_not_fatal(cfg):
+    """Its date cannot be read (it is too large to open); indexing then records why it fails."""
+    write_image(cfg.data_dir / "photos/small.jpg", exif_date="2007:08:09 10:11:12")
+    (cfg.data_dir / "photos/huge.jpg").write_bytes(jpeg_claiming(18000, 10500))
+    records = file_records(list_photos(cfg), cfg.data_dir, {})
+    assert [(r.path, r.album_date) for r in records] == [("photos/huge.jpg", None), ("photos/small.jpg", "2007-08-09")]

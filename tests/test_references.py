@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import FGNET, shuffled_tiles
+from conftest import FGNET, jpeg_claiming, shuffled_tiles
 from faces.config import UserError, load_config
 from faces.embed import DetectedFace
 from faces.images import load_rgb
@@ -103,3 +103,12 @@ def test_problems_can_be_collected_instead_of_raised(tmp_path):
     assert len(skipped) == 1 and skipped[0].endswith("b.jpg: no face found in this seed photo (use a photo where "
                                                      "the face is clear, frontal and at least ~40 pixels wide, "
                                                      "or remove it)")
+
+
+def test_a_huge_reference_photo_is_one_line_naming_it(tmp_path):
+    write(tmp_path / "refs", "a.jpg", 50)
+    (tmp_path / "refs" / "b.jpg").write_bytes(jpeg_claiming(18000, 10500))
+    with pytest.raises(UserError) as err:
+        read_faces(tmp_path / "refs", BoxesByColour())
+    assert str(err.value) == (f"{tmp_path / 'refs' / 'b.jpg'}: reference photo cannot be read: "
+                              f"image too large (189 megapixels; the limit is 89)")
