@@ -29,7 +29,7 @@ from faces import weights
 from faces.cli import parser, run
 from faces.config import FacesConfig, UserError, load_config
 from faces.images import UnreadableImage, load_rgb
-from faces.photos import file_records, list_photos
+from faces.photos import file_records, list_photos, same_content
 from faces.store import Key, Store
 
 log = logging.getLogger("faces.index")
@@ -170,7 +170,9 @@ def _in_process(encoder, jobs: Iterable[tuple[str, Path, str]]) -> Iterator[Outc
 class IndexReport:
     key: Key
     listed: int = 0                                        # photo files listed
+    copies: list[tuple[str, str]] = field(default_factory=list)          # (copy, original): same bytes
     pending: int = 0                                       # distinct photos to index this run
+    pending_files: int = 0                                 # ...in this many files (copies share one)
     indexed: int = 0                                       # ...done
     faces: int = 0
     no_face: int = 0
@@ -188,8 +190,16 @@ class IndexReport:
                          f"in {_duration(self.seconds)}: {_count(self.faces, 'face')} found, "
                          f"{_count(self.no_face, 'photo')} with no face, {len(self.failed)} failed.")
         else:
-            lines.append(f"Nothing new to index: all {self.listed} photo files were seen before with "
+            distinct = f" ({self.listed - len(self.copies)} distinct photos)" if self.copies else ""
+            lines.append(f"Nothing new to index: all {self.listed} photo files{distinct} were seen before with "
                          f"{detector} + {model} ({align} alignment).")
+        if self.copies:
+            lines.append(f"{len(self.copies)} of the {self.listed} photo files "
+                         f"{'is a byte-identical copy' if len(self.copies) == 1 else 'are byte-identical copies'} "
+                         f"of another (indexed once, listed under each name):")
+            lines += [f"  {copy} = {original}" for copy, original in self.copies[:shown]]
+            if len(self.copies) > shown:
+                lines.append(f"  ... and {len(self.copies) - shown} more")
         for title, rows in (("Failed", self.failed),
                             ("Failed in an earlier run (rerun with --retry-failed to try again)", self.failed_before)):
             if rows:
@@ -222,14 +232,21 @@ def update_index(cfg: FacesConfig, *, encoder=None, retry_failed: bool = False,
     with Store(cfg.store_path) as store:
         if len(listing.photos) > 500:
             log.info("checking %d photo files...", len(listing.photos))
-        store.replace_files(file_records(listing, cfg.data_dir, store.known_files()))
+        records = file_records(listing, cfg.data_dir, store.known_files())
+        store.replace_files(records)
         store.commit()
+        report.copies = same_content(records)
         pending = store.pending(key, retry_failed)
         report.pending = len(pending)
+        pending_checksums = {checksum for checksum, _ in pending}
+        report.pending_files = sum(r.checksum in pending_checksums for r in records)
         jobs = [(checksum, cfg.data_dir / rel, rel) for checksum, rel in pending]
         workers = min(cfg.workers, len(jobs))
         if jobs:
-            log.info("indexing %d new photos with %s + %s (%s alignment), %s", len(jobs), *key,
+            extra = report.pending_files - len(jobs)
+            log.info("indexing %s%s with %s + %s (%s alignment), %s", _count(len(jobs), "new photo"),
+                     f" (in {report.pending_files} files: {_count(extra, 'copy', 'copies')} of another, "
+                     f"indexed once)" if extra else "", *key,
                      f"{workers} worker processes" if workers > 1 and encoder is None else "in this process")
         if not jobs:
             outcomes: Iterator[Outcome] = iter(())
@@ -306,8 +323,8 @@ class Progress:
             self.bar.close()
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _count(n: int, noun: str, plural: str = "") -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def _duration(seconds: float) -> str:

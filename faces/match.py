@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -53,22 +54,32 @@ def search(table: FaceTable, seeds: np.ndarray, negatives: np.ndarray | None,
 
 @dataclass
 class Outcome:
-    found: list            # faces.report.FaceHit, one per photo
-    near_misses: list      # faces.report.FaceHit
-    by_round: Counter      # photos found per round
+    found: list            # faces.report.FaceHit, one per photo file: the rows of matches.csv
+    near_misses: list      # faces.report.FaceHit, one per photo file
+    by_round: Counter      # photo files found per round
+    copies: int = 0        # found files whose bytes equal those of another found file
 
 
 def hits(table: FaceTable, result: expansion.Expansion) -> Outcome:
-    """The report's FaceHits for what `search` decided."""
-    from faces.report import FaceHit
+    """The report's FaceHits for what `search` decided: each found photo file once, with its best face.
+
+    ("seed" may accept several faces of one photo; matches.csv has one row per photo.)
+    """
+    from faces.report import FaceHit, one_hit_per_photo
 
     def hit(i: int) -> FaceHit:
         photo = table.photos[table.photo_index[i]]
         return FaceHit(photo.path, photo.url, photo.album_date, tuple(table.boxes[i]), float(result.score[i]),
                        int(result.round[i]))
 
-    found = [hit(i) for i in result.order]
-    return Outcome(found, [hit(i) for i in result.near_misses], Counter(h.iteration for h in found))
+    found = one_hit_per_photo(hit(i) for i in result.order)
+    checksum = {p.path: p.checksum for p in table.photos}
+    files_of: dict[str, list[Path]] = {}
+    for h in found:
+        files_of.setdefault(checksum[h.path], []).append(h.path)
+    found = [replace(h, same_as=tuple(p for p in files_of[checksum[h.path]] if p != h.path)) for h in found]
+    return Outcome(found, [hit(i) for i in result.near_misses], Counter(h.iteration for h in found),
+                   copies=sum(len(files) - 1 for files in files_of.values()))
 
 
 def reference_hits(faces: Sequence[ReferenceFace]) -> list:
@@ -91,6 +102,33 @@ def round_summary(by_round: Counter) -> str:
         span = f"round {later[0]}" if len(later) == 1 else f"rounds {later[0]}-{later[-1]}"
         parts.append(f"{sum(by_round[r] for r in later)} in {span}")
     return ", ".join(parts)
+
+
+def summary_lines(outcome: Outcome, table: FaceTable, references: int, strategy: str, seconds: float) -> list[str]:
+    """What faces.match prints: every count names what it counts; found photos = rows of matches.csv."""
+    found = len(outcome.found)
+    rounds = round_summary(outcome.by_round)
+    lines = [f"Found {_count(found, 'photo')} of the person{f' ({rounds})' if rounds else ''}, "
+             f"one row each in matches.csv."]
+    if outcome.copies:
+        lines.append(f"{outcome.copies} of these {'is a byte-identical copy' if outcome.copies == 1 else 'are byte-identical copies'} "
+                     f"of another found photo (the same picture in two albums, or saved twice): "
+                     f"the report marks them with \"also in\".")
+    distinct = len({p.checksum for p in table.photos})
+    extra = len(table.photos) - distinct
+    copies = (f" ({distinct} distinct: {_count(extra, 'file')} {'is a copy' if extra == 1 else 'are copies'} "
+              f"of another)" if extra else "")
+    lines.append(f"Searched {_count(len(table), 'face')} in {_count(len(table.photos), 'indexed photo file')}{copies} "
+                 f"with {_count(references, 'reference photo')}, strategy {strategy}, in {seconds:.0f} s.")
+    if outcome.near_misses:
+        lines.append(f"Near misses: {_count(len(outcome.near_misses), 'photo')} whose best face fell just below "
+                     f"the bar, shown in the report: if one is the person, add that photo to the references "
+                     f"and run again.")
+    return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -137,14 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     report = write_results(cfg.output, outcome.found, reference_hits(references), outcome.near_misses,
                            settings=settings)
-    rounds = round_summary(outcome.by_round)
-    print(f"Found {len(outcome.found)} photo{'s' if len(outcome.found) != 1 else ''} of the person"
-          f"{f' ({rounds})' if rounds else ''} among {len(table.photos)} photos ({len(table)} faces), "
-          f"from {len(references)} reference photo{'s' if len(references) != 1 else ''}, "
-          f"strategy {cfg.strategy}, in {time.monotonic() - start:.0f} s.")
-    if outcome.near_misses:
-        print(f"{len(outcome.near_misses)} near misses are shown in the report: if one is the person, add that "
-              f"photo to the references and run again.")
+    print("\n".join(summary_lines(outcome, table, len(references), cfg.strategy, time.monotonic() - start)))
     print(f"Results: {cfg.output / 'matches.csv'}")
     print(f"Report:  {report}")
     return 0

@@ -5,6 +5,8 @@ path (relative to the manifest's folder), source URL and album date; image
 files under `<data>/photos/` that it does not list are indexed too, dated from
 EXIF when they can be. `file_records` turns the listing into the store's
 FileRecords, reading (hashing) only files whose size or mtime changed.
+Byte-identical files (a photo reposted in a second album, a copy dropped in
+by hand) are one photo to the index, indexed once; `same_content` names them.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from faces.config import FacesConfig, UserError
 from faces.images import exif_date, file_checksum, image_files
@@ -111,3 +113,14 @@ def file_records(listing: Listing, data_dir: Path, known: dict[str, FileRecord])
             album_date = taken.isoformat() if taken else None
         records.append(FileRecord(rel, checksum, stat.st_size, stat.st_mtime_ns, photo.url, album_date))
     return records
+
+
+def same_content(records: Sequence[FileRecord]) -> list[tuple[str, str]]:
+    """(copy, original) for every file whose bytes equal those of a file before it by path."""
+    first: dict[str, str] = {}
+    pairs = []
+    for record in sorted(records, key=lambda r: r.path):
+        original = first.setdefault(record.checksum, record.path)
+        if original != record.path:
+            pairs.append((record.path, original))
+    return pairs

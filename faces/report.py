@@ -67,6 +67,8 @@ class FaceHit:
     the upright photo (EXIF orientation applied). score: 0..1, higher = surer.
     iteration: 0 = found by the seed references, n = joined in round n.
     album: the album's title when known ('' groups by the photo's folder instead).
+    same_as: other found photo files with the very same bytes (a photo reposted in
+    another album): the report says so on the card.
     """
     path: Path
     url: str
@@ -75,6 +77,7 @@ class FaceHit:
     score: float
     iteration: int
     album: str = ""
+    same_as: tuple[Path, ...] = ()
 
     def __post_init__(self):
         # Callers pass numpy scalars and lists; store plain values so CSV and HTML are clean.
@@ -85,6 +88,7 @@ class FaceHit:
         object.__setattr__(self, "box", tuple(int(v) for v in self.box))
         object.__setattr__(self, "score", min(1.0, max(0.0, float(self.score))))
         object.__setattr__(self, "iteration", int(self.iteration))
+        object.__setattr__(self, "same_as", tuple(Path(p) for p in self.same_as))
         if len(self.box) != 4:
             raise ValueError(f"box must be (x, y, w, h), got {self.box!r}")
 
@@ -124,7 +128,7 @@ def write_results(output_dir: str | os.PathLike, found: Sequence[FaceHit],
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         _remove_leftovers(out)
-    log.info("results: %d photos in %s (report: %s)", len(found), out, out / "report.html")
+    log.debug("results: %d photos in %s (report: %s)", len(found), out, out / "report.html")
     return out / "report.html"
 
 

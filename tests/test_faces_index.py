@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import shutil
 import signal
@@ -166,6 +167,29 @@ def test_rerun_on_unchanged_then_touched_then_renamed_photos_embeds_nothing(proj
     assert faces_rows() == before
     with Store(cfg.store_path) as store:
         assert renamed in {p.path for p in store.face_table("dlib", "Dlib").photos}
+
+    # A photo saved twice under two names is one photo to index; the summary says which files are copies.
+    twin = root / "data/photos/dropped/copy of 001.jpg"
+    shutil.copy(paths["color"], twin)
+    copied = update_index(cfg, encoder=encoder, progress=False)
+    assert (copied.listed, copied.pending, copied.faces) == (9, 0, 0)
+    assert copied.copies == [("photos/dropped/copy of 001.jpg", "photos/2004-09-01 Линейка/001.jpg")]
+    assert copied.summary().splitlines()[:3] == [
+        "Nothing new to index: all 9 photo files (8 distinct photos) were seen before with dlib + Dlib (chip alignment).",
+        "1 of the 9 photo files is a byte-identical copy of another (indexed once, listed under each name):",
+        "  photos/dropped/copy of 001.jpg = photos/2004-09-01 Линейка/001.jpg"]
+
+
+def test_new_copies_are_indexed_once_and_the_log_says_so(project, encoder, caplog):
+    root, _ = project
+    (root / "data/photos/twins").mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(FGNET / "images" / GRAY, root / "data/photos/twins" / name)
+    caplog.set_level(logging.INFO, logger="faces.index")
+    report = update_index(load_config(settings(root)), encoder=encoder, progress=False)
+    assert (report.listed, report.pending, report.pending_files, report.indexed) == (10, 9, 10, 8)
+    assert "indexing 9 new photos (in 10 files: 1 copy of another, indexed once) with dlib + Dlib" in caplog.text
+    assert report.copies == [("photos/twins/b.jpg", "photos/twins/a.jpg")]
 
 
 def test_command_line_with_two_workers_matches_in_process(project, encoder, tmp_path):

@@ -10,7 +10,8 @@ from PIL import Image
 from conftest import jpeg_claiming
 from faces.config import UserError, load_config
 from faces.images import file_checksum
-from faces.photos import file_records, list_photos
+from faces.photos import file_records, list_photos, same_content
+from faces.store import FileRecord
 
 
 def album(date, *photos, title="A"):
@@ -86,3 +87,12 @@ def test_a_huge_dropped_in_photo_is_listed_not_fatal(cfg):
     (cfg.data_dir / "photos/huge.jpg").write_bytes(jpeg_claiming(18000, 10500))
     records = file_records(list_photos(cfg), cfg.data_dir, {})
     assert [(r.path, r.album_date) for r in records] == [("photos/huge.jpg", None), ("photos/small.jpg", "2007-08-09")]
+
+
+def test_same_content_pairs_each_copy_with_the_first_file_by_path():
+    records = [FileRecord(path, checksum, 1, 1) for path, checksum in [
+        ("photos/2014 b/2.jpg", "x"), ("photos/2006 a/4.jpg", "x"), ("photos/2011/5.jpg", "y"),
+        ("photos/2014 b/3.jpg", "y"), ("photos/mine/x.jpg", "x"), ("photos/z.jpg", "z")]]
+    assert same_content(records) == [("photos/2014 b/2.jpg", "photos/2006 a/4.jpg"),
+                                     ("photos/2014 b/3.jpg", "photos/2011/5.jpg"),
+                                     ("photos/mine/x.jpg", "photos/2006 a/4.jpg")]

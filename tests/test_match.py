@@ -17,7 +17,7 @@ from PIL import Image
 from conftest import FGNET, REPO
 from faces.config import UserError
 from faces.expand import Expansion, Params
-from faces.match import hits, photo_dates, round_summary, search
+from faces.match import hits, photo_dates, round_summary, search, summary_lines
 from faces.store import FaceTable, PhotoInfo
 
 
@@ -41,6 +41,36 @@ def test_hits_carry_photo_box_score_and_round():
     assert out.by_round == Counter({0: 1, 2: 1})
     assert photo_dates(table)[:2].tolist() == [dt.date(2010, 5, 1).toordinal()] * 2
     assert np.isnan(photo_dates(table)[2])
+
+
+def test_a_photo_is_found_once_however_many_of_its_faces_joined():
+    """The seed strategy may accept several faces of one photo: matches.csv and every count are per photo."""
+    table = table_of(np.zeros((4, 2)), [0, 0, 0, 1], [None, None])
+    result = Expansion(accepted=np.array([True, True, True, False]), round=np.array([0, 1, 2, -1]),
+                       score=np.array([0.6, 0.9, 0.7, 0.4]), order=np.array([0, 1, 2]), near_misses=np.array([3]))
+    out = hits(table, result)
+    assert [(h.path.name, h.box, h.score, h.iteration) for h in out.found] == [("0.jpg", (4, 5, 6, 7), 0.9, 1)]
+    assert out.by_round == Counter({1: 1}) and out.copies == 0
+    lines = summary_lines(out, table, 2, "seed", 3.2)
+    assert lines[0] == "Found 1 photo of the person (1 in round 1), one row each in matches.csv."
+    assert lines[1] == "Searched 4 faces in 2 indexed photo files with 2 reference photos, strategy seed, in 3 s."
+    assert lines[2].startswith("Near misses: 1 photo whose best face fell just below the bar, shown in the report")
+
+
+def test_byte_identical_files_are_each_found_and_said_to_be_the_same_photo():
+    table = table_of(np.zeros((3, 2)), [0, 1, 2], [dt.date(2006, 6, 14), dt.date(2014, 2, 21), None])
+    table.photos[1] = PhotoInfo(table.photos[1].path, table.photos[1].url, table.photos[1].album_date, "c0")
+    result = Expansion(accepted=np.array([True, True, True]), round=np.array([0, 0, 1]),
+                       score=np.array([0.8, 0.8, 0.6]), order=np.array([0, 1, 2]))
+    out = hits(table, result)
+    assert [(h.path.name, [p.name for p in h.same_as]) for h in out.found] == [
+        ("0.jpg", ["1.jpg"]), ("1.jpg", ["0.jpg"]), ("2.jpg", [])]
+    assert out.copies == 1
+    lines = summary_lines(out, table, 1, "default", 0)
+    assert lines[0] == "Found 3 photos of the person (2 from the reference photos, 1 in round 1), one row each in matches.csv."
+    assert lines[1].startswith("1 of these is a byte-identical copy of another found photo")
+    assert lines[2] == ("Searched 3 faces in 3 indexed photo files (2 distinct: 1 file is a copy of another) "
+                        "with 1 reference photo, strategy default, in 0 s.")
 
 
 def test_search_runs_expand_on_the_table_and_refuses_other_dimensions():
