@@ -47,6 +47,7 @@ class PhotosPipeline(ImagesPipeline):
         state = crawler.settings.get("PHOTOSCRAPE_STATE_FILE") or root.parent / STATE_FILE
         self.photos = PhotoStore(root, Path(state))
         self.max_pixels = crawler.settings.getint("PHOTOSCRAPE_MAX_PIXELS", imaging.DEFAULT_MAX_PIXELS)
+        self.photo_timeout = crawler.settings.getfloat("PHOTOSCRAPE_PHOTO_TIMEOUT") or None
 
     # Which photos to fetch ---------------------------------------------------------
 
@@ -55,8 +56,10 @@ class PhotosPipeline(ImagesPipeline):
         requests = []
         for position, entry in enumerate(album.photos, start=1):
             if entry.url and not entry.error:
-                name = photo_path(album.date, album.title, album.album_id, position)
-                requests.append(Request(entry.url, callback=NO_CALLBACK, meta={"photo_name": name}))
+                meta = {"photo_name": photo_path(album.date, album.title, album.album_id, position)}
+                if self.photo_timeout:
+                    meta["download_timeout"] = self.photo_timeout
+                requests.append(Request(entry.url, callback=NO_CALLBACK, meta=meta))
         return requests
 
     def media_to_download(self, request: Request, info, *, item: Any = None):

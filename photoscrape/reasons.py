@@ -13,10 +13,12 @@ from scrapy.exceptions import (
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as tx
 
+TIMEOUTS = (DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError)   # the site did not answer in time
+
 _PHRASES: list[tuple[tuple[type[BaseException], ...], str]] = [
     ((DownloadConnectionRefusedError, tx.ConnectionRefusedError), "connection refused"),
     ((CannotResolveHostError, tx.DNSLookupError), "host not found"),
-    ((DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError), "timed out"),
+    (TIMEOUTS, "timed out"),
     ((ResponseDataLossError,), "connection lost before the whole answer arrived"),
     ((DownloadCancelledError,), "download cancelled (larger than DOWNLOAD_MAXSIZE, or the crawl stopped)"),
     ((tx.ConnectionLost, tx.ConnectionDone, DownloadFailedError), "connection lost"),

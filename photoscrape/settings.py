@@ -30,16 +30,23 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 4
 
 # Photo sites answer 503/429 when busy: try longer than Scrapy's 2 retries.
 RETRY_TIMES = 4
+# A page with no answer after DOWNLOAD_TIMEOUT seconds is tried twice more, each wait logged
+# (retry.py): a slow real site still works, a silent one fails in minutes, not ten. The
+# timeout covers the whole transfer, so a photo (a large original on a slow line) gets longer.
+DOWNLOAD_TIMEOUT = 30
+PHOTOSCRAPE_PHOTO_TIMEOUT = 120
+PHOTOSCRAPE_TIMEOUT_RETRIES = 2
 # Photo URLs often redirect to a CDN; the manifest keeps the URL as linked.
 MEDIA_ALLOW_REDIRECTS = True
 DOWNLOAD_MAXSIZE = 200 * 1024 * 1024    # bigger than any photo; stops endless answers
-DOWNLOAD_TIMEOUT = 60
 
 ITEM_PIPELINES = {
     "photoscrape.pipelines.PhotosPipeline": 300,    # downloads, converts, stores the photos
     "photoscrape.manifest.ManifestPipeline": 800,   # then records the album in albums.jsonl
 }
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "photoscrape.retry.PatientRetryMiddleware": 550,
     # Scrapy's cookie handling, with the jar first filled from site.cookies_file.
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     "photoscrape.cookies.CookiesFileMiddleware": 700,

@@ -211,3 +211,10 @@ def test_store_survives_a_state_line_cut_short(tmp_path):
     store = PhotoStore(tmp_path / "photos", tmp_path / STATE_FILE)
     assert store.already_saved("http://a/3.jpg") is not None     # the next line was not glued on
     assert store.already_saved("http://a/2.jpg") is None
+
+
+def test_photo_requests_get_the_longer_photo_timeout(tmp_path):
+    pipe = PhotosPipeline.from_crawler(get_crawler(Spider, {"IMAGES_STORE": str(tmp_path / "photos"),
+                                                            "PHOTOSCRAPE_PHOTO_TIMEOUT": 120}))
+    album = AlbumItem(url="http://s/a/", order=(0, 0), album_id="1", photos=[PhotoEntry(url="http://s/1.jpg")])
+    assert [r.meta["download_timeout"] for r in pipe.get_media_requests(album, None)] == [120]
