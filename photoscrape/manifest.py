@@ -23,12 +23,15 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 
 from photoscrape.items import ALREADY_SAVED, SAVED, AlbumItem
-from photoscrape.summary import CrawlReport, render
+from photoscrape.summary import CrawlReport, crawl_failure, render
 
 logger = logging.getLogger(__name__)
 
 WRITE_EVERY = 2.0        # seconds: rewriting a large manifest after every album would be quadratic
 SUMMARY_FILE = "crawl-summary.txt"
+# Set at the end of the crawl: why it did not do its job, '' when it did. The crawl command
+# exits with status 1 unless it is '' (so also when the crawl never got this far).
+FAILURE_STAT = "photoscrape/crawl_failed"
 
 
 def album_record(album: AlbumItem, photos_prefix: str) -> dict:
@@ -88,12 +91,14 @@ class ManifestPipeline:
         self.previous = {r.get("url"): r for r in read_manifest(manifest)}
         self.albums: dict[str, tuple[tuple[int, int], dict, list[str]]] = {}
         self.last_write = 0.0
+        self.summary = ""
 
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
         pipe = cls(Path(s["PHOTOSCRAPE_MANIFEST"]), Path(s["IMAGES_STORE"]), crawler)
         crawler.signals.connect(pipe.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipe.engine_stopped, signal=signals.engine_stopped)
         return pipe
 
     def process_item(self, item):
@@ -126,9 +131,15 @@ class ManifestPipeline:
             new_saved=self.crawler.stats.get_value(f"photoscrape/{SAVED}", 0),
         )
         reached_all = report.reached_all and bool(self.albums)
-        if self.albums or not self.previous:
+        if self.albums:          # a crawl that read no album leaves the last manifest as it was
             self.write(reached_all)
-        kept = len(self.records(reached_all)) - len(self.albums)
-        text = render(self.records(reached_all)[: len(self.albums)], report, self.manifest, kept)
-        (self.manifest.parent / SUMMARY_FILE).write_text(text, encoding="utf-8")
-        print(text, end="", flush=True)
+        records = self.records(reached_all)
+        ours, kept = records[: len(self.albums)], len(records) - len(self.albums)
+        self.summary = render(ours, report, self.manifest, kept)
+        self.manifest.parent.mkdir(parents=True, exist_ok=True)
+        (self.manifest.parent / SUMMARY_FILE).write_text(self.summary, encoding="utf-8")
+        self.crawler.stats.set_value(FAILURE_STAT, crawl_failure(ours, report))
+
+    def engine_stopped(self) -> None:
+        """The summary goes to the terminal last, after Scrapy's own closing lines."""
+        print(self.summary, end="", flush=True)

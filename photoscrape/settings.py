@@ -13,6 +13,8 @@ from photoscrape.profile import ProfileError, crawl_settings, load_crawl_config
 BOT_NAME = "photoscrape"
 SPIDER_MODULES = ["photoscrape.spiders"]
 NEWSPIDER_MODULE = "photoscrape.spiders"
+# Our `crawl` (exit status 1 when the crawl could not do its job, one crawl per data folder).
+COMMANDS_MODULE = "photoscrape.commands"
 ADDONS = {}
 
 # Say who we are: a person backing up their own albums, not an anonymous bot.

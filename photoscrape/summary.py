@@ -59,10 +59,33 @@ def _label(record: dict) -> str:
     return f"{record['date'] or 'undated':<10}  {title:<{TITLE_WIDTH}}"
 
 
-def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_before: int = 0) -> str:
-    lines = [f"{'date':<10}  {'album':<{TITLE_WIDTH}}  {'shown':>5}  {'found':>5}  {'saved':>5}  {'failed':>6}"]
+# What a selector that matched nothing means for the albums concerned.
+MISS_EFFECT = {"album_date": " (those albums are saved as undated)",
+               "album_count": " (their photo count could not be checked)",
+               "album_title": " (those albums are named by their id)"}
+UNREACHABLE = ("connection refused", "host not found", "timed out", "connection lost")
+
+
+def crawl_failure(records: list[dict], report: CrawlReport) -> str:
+    """Why the crawl as a whole did not do its job, '' when it did (`scrapy crawl albums`
+    then exits with status 1). Photos that failed are not that: the table names them."""
+    if report.finish_reason != "finished":
+        return f"the crawl stopped early ({report.finish_reason})"
     if not records:
-        lines = []
+        return "no album list page could be read" if report.list_errors else "no album found"
+    if not report.reached_all:
+        return "album list pages could not be read: some albums may be missing"
+    if not any(r["found_count"] for r in records):
+        return "no photo found in any album"
+    if not any(r["saved_count"] for r in records):
+        return "no photo could be saved"
+    return ""
+
+
+def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_before: int = 0) -> str:
+    lines = []
+    if records:
+        lines.append(f"{'date':<10}  {'album':<{TITLE_WIDTH}}  {'shown':>5}  {'found':>5}  {'saved':>5}  {'failed':>6}")
     for r in records:
         shown = "-" if r["displayed_count"] is None else r["displayed_count"]
         failed = sum(p["status"] == FAILED for p in r["photos"])
@@ -75,8 +98,8 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
     failed = sum(p["status"] == FAILED for r in records for p in r["photos"])
     if records:
         lines.append("")
-    lines.append(f"{len(records)} albums, {found} photos found: {saved} on disk "
-                 f"({report.new_saved} saved now, {already} already saved), {failed} failed.")
+        lines.append(f"{len(records)} albums, {found} photos found: {saved} on disk "
+                     f"({report.new_saved} saved now, {already} already saved), {failed} failed.")
 
     incomplete = [r for r in records if not r["complete"]]
     if incomplete:
@@ -89,8 +112,12 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
                      else "These albums are complete, but the crawl did not reach every album (see below).")
 
     if report.list_errors:
-        lines.append(f"Album list pages that could not be read ({len(report.list_errors)}): some albums may be missing:")
+        n = len(report.list_errors)
+        lines.append(f"Album list pages that could not be read ({n}): some albums may be missing:" if records else
+                     f"No album list page could be read{f' ({n})' if n > 1 else ''}, so no album was found:")
         lines.extend(f"  {e}" for e in report.list_errors)
+        if not records and any(e.endswith(UNREACHABLE) for e in report.list_errors):
+            lines.append("The site did not answer: check that it is up and that site.start_urls is right.")
     denied = [e for e in report.list_errors + [x for v in report.problems.values() for x in v]
               if e.endswith(("HTTP 401", "HTTP 403"))]
     if denied:
@@ -98,6 +125,10 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
                      "as cookies.txt and set site.cookies_file (see the README).")
     if not records and not report.list_errors:
         lines.append("No albums found: check site.start_urls and site.album_links.")
+    elif records and not found:
+        lines.append("No photos found in any album: check site.photo_links.")
+    elif found and not saved:
+        lines.append("No photo could be saved: every one failed (the reasons are above).")
     if report.finish_reason != "finished":
         lines.append(f"The crawl stopped early ({report.finish_reason}); run it again to finish.")
     if report.unfinished_albums:
@@ -108,10 +139,12 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
                      f"album{'s' * (kept_from_before != 1)}.")
     for key, pages in sorted(report.misses.items()):
         examples = ", ".join(pages[:EXAMPLES]) + (" ..." if len(pages) > EXAMPLES else "")
-        lines.append(f"Selector site.{key} matched nothing on {len(pages)} page{'s' * (len(pages) != 1)}: {examples}")
-    if report.omitted:
-        lines.append(f"Not in the profile (not read): {', '.join(f'site.{k}' for k in report.omitted)}")
+        lines.append(f"Selector site.{key} matched nothing on {len(pages)} page{'s' * (len(pages) != 1)}"
+                     f"{MISS_EFFECT.get(key, '')}: {examples}")
+    if report.omitted and records:
+        lines.append(f"Optional selectors not set (not read): {', '.join(f'site.{k}' for k in report.omitted)}")
     if report.unreadable_dates:
         lines.append(f"Dates not understood (albums saved as undated): {'; '.join(report.unreadable_dates[:EXAMPLES])}")
-    lines.append(f"Manifest: {manifest}")
+    if records or kept_from_before:
+        lines.append(f"Manifest: {manifest}")
     return "\n".join(lines) + "\n"

@@ -3,8 +3,8 @@ import json
 from datetime import date
 
 from photoscrape.items import AlbumItem, PhotoEntry
-from photoscrape.manifest import album_record, read_manifest, write_manifest
-from photoscrape.summary import CrawlReport, render, why_incomplete
+from photoscrape.manifest import FAILURE_STAT, album_record, read_manifest, write_manifest
+from photoscrape.summary import CrawlReport, crawl_failure, render, why_incomplete
 
 CONTRACT_KEYS = ["url", "title", "date", "date_text", "displayed_count", "found_count", "saved_count",
                  "complete", "photos"]
@@ -77,8 +77,10 @@ def test_summary_table_and_problems():
     assert "2 albums, 4 photos found: 3 on disk (2 saved now, 1 already saved), 1 failed." in text
     assert "Not complete (1 of 2 albums):" in text
     assert "the site shows 3 photos, 2 found; 1 failed (HTTP 404)" in text
-    assert "Selector site.album_date matched nothing on 1 page: http://s/album/3/" in text
-    assert "site.photo_date" in text and "Manifest: data/albums.jsonl" in text
+    assert ("Selector site.album_date matched nothing on 1 page (those albums are saved as undated): "
+            "http://s/album/3/") in text
+    assert "Optional selectors not set (not read): site.photo_date" in text
+    assert text.endswith("\nManifest: data/albums.jsonl\n")
     json.dumps(recs)     # records are plain JSON
 
 
@@ -101,6 +103,16 @@ def pipeline(tmp_path):
     return ManifestPipeline.from_crawler(crawler)
 
 
+def close(pipe, spider: FakeSpider, reason: str, capsys) -> str:
+    """End the crawl as Scrapy does: spider_closed, then engine_stopped (the summary is printed last)."""
+    pipe.spider_closed(spider, reason)
+    assert capsys.readouterr().out == ""
+    pipe.engine_stopped()
+    out = capsys.readouterr().out
+    assert out == (pipe.manifest.parent / "crawl-summary.txt").read_text(encoding="utf-8")
+    return out
+
+
 def numbered(n: int, order) -> AlbumItem:
     item = album(1, ["saved"])
     item.url, item.order, item.title = f"http://s/album/{n}/", order, f"album {n}"
@@ -112,9 +124,10 @@ def test_albums_are_written_in_site_order_and_vanished_ones_dropped_after_a_full
     pipe = pipeline(tmp_path)
     for n, order in [(2, (1, 0)), (1, (0, 1)), (3, (0, 0, 0))]:     # finished in any order
         pipe.process_item(numbered(n, order))
-    pipe.spider_closed(FakeSpider(), "finished")
+    out = close(pipe, FakeSpider(), "finished", capsys)
     assert [r["title"] for r in read_manifest(tmp_path / "albums.jsonl")] == ["album 3", "album 1", "album 2"]
-    assert "Every album is complete." in capsys.readouterr().out
+    assert "Every album is complete." in out
+    assert pipe.crawler.stats.get_value(FAILURE_STAT) == ""        # the crawl did its job: exit 0
 
 
 def test_a_stopped_crawl_keeps_the_albums_it_did_not_reach(tmp_path, capsys):
@@ -122,9 +135,9 @@ def test_a_stopped_crawl_keeps_the_albums_it_did_not_reach(tmp_path, capsys):
     write_manifest(tmp_path / "albums.jsonl", old)
     pipe = pipeline(tmp_path)
     pipe.process_item(numbered(1, (0, 1)))
-    pipe.spider_closed(FakeSpider(open_albums=["http://s/album/2/"]), "shutdown")
+    out = close(pipe, FakeSpider(open_albums=["http://s/album/2/"]), "shutdown", capsys)
     assert [r["url"] for r in read_manifest(tmp_path / "albums.jsonl")] == ["http://s/album/1/", "http://s/album/2/"]
-    out = capsys.readouterr().out
+    assert pipe.crawler.stats.get_value(FAILURE_STAT) == "the crawl stopped early (shutdown)"
     assert "The crawl stopped early (shutdown); run it again to finish." in out
     assert "Kept from the last crawl in the manifest, not reached this time: 1 album." in out
 
@@ -133,9 +146,22 @@ def test_an_unreachable_site_leaves_the_manifest_alone(tmp_path, capsys):
     old = [album_record(numbered(1, (0, 0)), "photos/")]
     write_manifest(tmp_path / "albums.jsonl", old)
     before = (tmp_path / "albums.jsonl").read_bytes()
-    pipeline(tmp_path).spider_closed(FakeSpider(list_errors=["http://s/: connection refused"]), "finished")
+    pipe = pipeline(tmp_path)
+    out = close(pipe, FakeSpider(list_errors=["http://s/: connection refused"]), "finished", capsys)
     assert (tmp_path / "albums.jsonl").read_bytes() == before
-    assert "http://s/: connection refused" in capsys.readouterr().out
+    assert "No album list page could be read, so no album was found:\n  http://s/: connection refused\n" in out
+    assert "some albums may be missing" not in out
+    assert "Kept from the last crawl in the manifest, not reached this time: 1 album." in out
+    assert pipe.crawler.stats.get_value(FAILURE_STAT) == "no album list page could be read"
+
+
+def test_a_first_crawl_of_an_unreachable_site_writes_no_empty_manifest(tmp_path, capsys):
+    pipe = pipeline(tmp_path)
+    out = close(pipe, FakeSpider(list_errors=["http://s/: connection refused"]), "finished", capsys)
+    assert not (tmp_path / "albums.jsonl").exists()
+    assert out == ("No album list page could be read, so no album was found:\n"
+                   "  http://s/: connection refused\n"
+                   "The site did not answer: check that it is up and that site.start_urls is right.\n")
 
 
 def test_a_refused_album_list_suggests_the_cookies_file():
@@ -143,3 +169,37 @@ def test_a_refused_album_list_suggests_the_cookies_file():
     text = render([], report, "albums.jsonl")
     assert "http://s/: HTTP 403" in text and "site.cookies_file" in text
     assert "site.cookies_file" not in render([], CrawlReport(list_errors=["http://s/: HTTP 500"]), "albums.jsonl")
+
+
+def test_the_crawl_failed_when_it_could_not_do_its_job_not_when_some_photos_failed():
+    ok = album_record(album(3, ["saved", "already_saved", "failed"]), "photos/")
+    empty = album_record(album(None, []), "photos/")
+    all_failed = album_record(album(2, ["failed", "failed"]), "photos/")
+    assert crawl_failure([ok], CrawlReport()) == ""                    # exit 0: failed photos are in the table
+    assert crawl_failure([ok, all_failed], CrawlReport()) == ""
+    assert crawl_failure([], CrawlReport(list_errors=["http://s/: connection refused"])) == \
+        "no album list page could be read"
+    assert crawl_failure([], CrawlReport(misses={"album_links": ["http://s/"]})) == "no album found"
+    assert crawl_failure([ok], CrawlReport(list_errors=["http://s/?page=2: HTTP 500"])) == \
+        "album list pages could not be read: some albums may be missing"
+    assert crawl_failure([empty], CrawlReport(misses={"photo_links": ["http://s/album/1/"]})) == \
+        "no photo found in any album"
+    assert crawl_failure([all_failed], CrawlReport()) == "no photo could be saved"
+    assert crawl_failure([ok], CrawlReport(finish_reason="shutdown")) == "the crawl stopped early (shutdown)"
+
+
+def test_the_summary_says_what_to_check_when_nothing_was_found_or_saved():
+    problem = "no photos found on the album page (site.photo_links matched nothing)"
+    empty = album_record(album(None, [], problems=[problem]), "photos/")
+    text = render([empty], CrawlReport(misses={"photo_links": ["http://s/album/1/"]},
+                                       problems={"http://s/album/1/": [problem]}), "albums.jsonl")
+    assert "no photos found on the album page (site.photo_links matched nothing)" in text
+    assert "No photos found in any album: check site.photo_links." in text
+    all_failed = album_record(album(2, ["failed", "failed"]), "photos/")
+    assert "No photo could be saved: every one failed" in render([all_failed], CrawlReport(), "albums.jsonl")
+    text = render([], CrawlReport(misses={"album_links": ["http://s/"]}), "albums.jsonl")
+    assert text.splitlines()[0] == "No albums found: check site.start_urls and site.album_links."
+    # some list pages read, one not: albums may be missing, which is different from "no album found"
+    text = render([album_record(album(1, ["saved"]), "photos/")],
+                  CrawlReport(list_errors=["http://s/?page=2: HTTP 500"]), "albums.jsonl")
+    assert "Album list pages that could not be read (1): some albums may be missing:" in text

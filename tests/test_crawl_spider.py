@@ -118,3 +118,17 @@ def test_a_date_shown_but_not_understood_is_reported_and_the_album_kept_undated(
                            album=album, grid_page=0))
     assert album.date is None and album.date_text == "sometime last spring"
     assert spider.unreadable_dates == ["http://s/a/1/: 'sometime last spring'"]
+
+
+def test_an_album_page_without_photo_links_is_not_complete():
+    spider = AlbumsSpider(profile=PROFILE)
+    album = AlbumItem(url="http://s/a/1/", order=(0, 0), title="T")      # no count shown
+    _, done = run(spider.parse_album(html(album.url, '<div id="other"><a href="/p/1">1</a></div>'),
+                                     album=album, grid_page=0))
+    assert done == [album] and album.photos == []
+    assert album.problems == ["no photos found on the album page (site.photo_links matched nothing)"]
+    assert spider.misses["photo_links"] == ["http://s/a/1/"]
+    # an album that shows "0 photos" is just empty
+    empty = AlbumItem(url="http://s/a/2/", order=(0, 1), title="E", count_text="0 photos")
+    run(spider.parse_album(html(empty.url, '<div id="grid"></div>'), album=empty, grid_page=0))
+    assert empty.problems == [] and spider.misses["photo_links"] == ["http://s/a/1/"]

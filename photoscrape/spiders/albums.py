@@ -135,7 +135,10 @@ class AlbumsSpider(scrapy.Spider):
         known = {e.page_url or e.url for e in album.photos}
         new_links = [u for u in links(response, p.photo_links, get_base_url(response)) if u not in known]
         if grid_page == 0 and not new_links and album.displayed_count != 0 and not sub_albums:
-            self.miss("photo_links", response.url)     # an album showing "0 photos" is just empty
+            # Not an album showing "0 photos" (just empty): an album whose photos were not seen
+            # is not complete, whatever count it shows or not.
+            self.miss("photo_links", response.url)
+            album.problems.append("no photos found on the album page (site.photo_links matched nothing)")
         for url in new_links:
             album.photos.append(PhotoEntry(url=None, page_url=url) if p.photo_image else PhotoEntry(url=url))
 

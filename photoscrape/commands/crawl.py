@@ -1,0 +1,39 @@
+"""`scrapy crawl albums`: Scrapy's crawl command, with an exit status a script can trust.
+
+Exit status 0: the crawl read the album lists and saved photos; photos that
+failed are named in the manifest and the summary. 1: it could not do its job
+(no album list page could be read, no album or no photo found, none saved,
+or stopped early). 2: a settings
+error (photoscrape/settings.py) or a wrong command line.
+
+Before Scrapy logs anything, its terminal output is trimmed (logs.py).
+"""
+from __future__ import annotations
+
+import argparse
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.crawler import Crawler
+
+from photoscrape.logs import quiet_terminal
+from photoscrape.manifest import FAILURE_STAT
+
+
+class Command(ScrapyCrawlCommand):
+    crawler: Crawler | None = None
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Scrapy calls this before it creates the crawler process (which logs its start)."""
+        super().process_options(args, opts)
+        quiet_terminal(log_to_file=bool(self.settings.get("LOG_FILE")))
+
+    def _create_crawler(self, spidercls) -> Crawler:
+        self.crawler = super()._create_crawler(spidercls)
+        return self.crawler
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().run(args, opts)
+        if self.exitcode == 0 and self.crawler is not None:
+            # '' = it did its job; None = it ended before the manifest pipeline judged it.
+            if self.crawler.stats.get_value(FAILURE_STAT) != "":
+                self.exitcode = 1

@@ -1,0 +1,175 @@
+"""`scrapy crawl albums` as a user runs it: exit status, what the terminal shows, one crawl per folder.
+
+Each test writes a settings file and runs the real command in a subprocess
+against a site served from this process (a folder of hand-written pages), a
+closed port, or a port that accepts connections and never answers.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import REPO, free_port
+from photoscrape import logs
+
+SELECTORS = {
+    "album_links": "a.album::attr(href)",
+    "album_title": "h1::text",
+    "album_date": "time::text",
+    "photo_links": "a.photo::attr(href)",
+    "photo_image": "img.full::attr(src)",
+}
+
+
+def settings(tmp_path: Path, url: str, **overrides: str) -> Path:
+    lines = ["data: data", "site:", f'  start_urls: ["{url}"]', "  obey_robots_txt: false",
+             "  autothrottle: false", "  download_delay: 0"]
+    lines += [f'  {key}: "{value}"' for key, value in {**SELECTORS, **overrides}.items()]
+    path = tmp_path / "settings.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def crawl(config: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scrapy", "crawl", "albums", *args], cwd=REPO,
+                          env={**os.environ, "PHOTOSCRAPE_CONFIG": str(config)},
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def jpeg(colour) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), colour).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def site(tmp_path):
+    """Two dated albums with two photos each; photo 's' (the same image URL) is shown in both."""
+    root = tmp_path / "site"
+    (root / "media").mkdir(parents=True)
+    for name, colour in [("a1", (200, 0, 0)), ("s", (0, 200, 0)), ("b1", (0, 0, 200))]:
+        (root / "media" / f"{name}.jpg").write_bytes(jpeg(colour))
+    pages = {
+        "index.html": '<a class="album" href="/hike.html">Hike</a><a class="album" href="/sea.html">Sea</a>',
+        "hike.html": '<h1>Hike</h1><time>21 Feb 2014</time>'
+                     '<a class="photo" href="/p/a1.html">1</a><a class="photo" href="/p/s-hike.html">2</a>',
+        "sea.html": '<h1>Sea</h1><time>1 Jul 2015</time>'
+                    '<a class="photo" href="/p/s-sea.html">1</a><a class="photo" href="/p/b1.html">2</a>',
+        "p/a1.html": '<img class="full" src="/media/a1.jpg">',
+        "p/s-hike.html": '<img class="full" src="/media/s.jpg">',
+        "p/s-sea.html": '<img class="full" src="/media/s.jpg">',
+        "p/b1.html": '<img class="full" src="/media/b1.jpg">',
+    }
+    for name, body in pages.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(f"<html><body>{body}</body></html>", encoding="utf-8")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_closed_port_exits_1_with_one_line_per_failure_and_no_scrapy_dumps(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/"
+    done = crawl(settings(tmp_path, url))
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stdout == ("No album list page could be read, so no album was found:\n"
+                           f"  {url}: connection refused\n"
+                           "The site did not answer: check that it is up and that site.start_urls is right.\n")
+    assert "some albums may be missing" not in done.stdout
+    assert "Traceback" not in done.stderr
+    # Scrapy's dictionaries (settings, components, statistics) are not in the terminal.
+    for dump in ("Overridden settings", "Enabled downloader middlewares", "Dumping Scrapy stats", "Versions"):
+        assert dump not in done.stderr
+    assert not (tmp_path / "data" / "albums.jsonl").exists()
+
+
+def test_robots_txt_that_cannot_be_read_is_one_line(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}/"
+    config = settings(tmp_path, url)
+    config.write_text(config.read_text().replace("obey_robots_txt: false", "obey_robots_txt: true"))
+    done = crawl(config)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    robots = [line for line in done.stderr.splitlines() if "[scrapy.downloadermiddlewares.robotstxt]" in line]
+    assert len(robots) == 1 and robots[0].endswith(
+        f"WARNING: {url}robots.txt could not be read (connection refused); crawling as if it allowed everything")
+
+
+@pytest.mark.slow
+def test_a_server_that_never_answers_is_given_up_visibly(tmp_path):
+    with socket.socket() as silent:                    # accepts connections (the kernel does), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        started = time.monotonic()
+        done = crawl(settings(tmp_path, url), "-s", "DOWNLOAD_TIMEOUT=1")
+        elapsed = time.monotonic() - started
+    assert done.returncode == 1
+    waits = [line.split("INFO: ")[1] for line in done.stderr.splitlines() if "[photoscrape.retry]" in line]
+    assert waits == [f"No answer from {url} in 1 s, retrying 1/2", f"No answer from {url} in 1 s, retrying 2/2"]
+    assert f"  {url}: timed out\n" in done.stdout
+    assert elapsed < 60
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("broken, message", [
+    ({"album_links": "a.albums::attr(href)"}, "No albums found: check site.start_urls and site.album_links."),
+    ({"photo_links": "a.photos::attr(href)"}, "No photos found in any album: check site.photo_links."),
+    ({"photo_image": "img.large::attr(src)"}, "No photo could be saved: every one failed"),
+])
+def test_a_required_selector_that_matches_nothing_fails_the_crawl(site, tmp_path, broken, message):
+    done = crawl(settings(tmp_path, site, **broken))
+    assert done.returncode == 1, done.stdout
+    assert message in done.stdout
+    key = next(iter(broken))
+    assert f"Selector site.{key} matched nothing on" in done.stdout
+
+
+@pytest.fixture
+def scrapy_log():
+    """Records reaching a handler at INFO, as Scrapy's terminal handler is; the filters removed after."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append
+    level = logging.root.level
+    logging.root.setLevel(logging.NOTSET)               # as Scrapy sets it: the handler's level decides
+    logging.root.addHandler(handler)
+    yield records
+    logging.root.removeHandler(handler)
+    logging.root.setLevel(level)
+    for name in [*logs.DUMPS, logs.ROBOTS_LOGGER]:
+        logging.getLogger(name).filters.clear()
+
+
+def test_scrapys_dumps_leave_the_terminal_but_stay_in_a_log_file(scrapy_log):
+    def dump():
+        scrapy_log.clear()
+        logging.getLogger("scrapy.crawler").info("Overridden settings:\n%(settings)s", {"settings": "{...}"})
+        logging.getLogger("scrapy.crawler").info("Crawler started")
+        logging.getLogger("scrapy.statscollectors").info("Dumping Scrapy stats:\n{...}")
+        return [(r.levelname, r.getMessage().split(":")[0]) for r in scrapy_log]
+
+    logs.quiet_terminal(log_to_file=False)
+    assert dump() == [("INFO", "Crawler started")]
+    logs.quiet_terminal(log_to_file=True)
+    assert dump() == [("INFO", "Overridden settings"), ("INFO", "Crawler started"), ("INFO", "Dumping Scrapy stats")]
