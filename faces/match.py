@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "strategy": expansion.describe(params),
         "references": f"{cfg.references} ({len(references)} photos)",
         "negatives": f"{cfg.negatives} ({len(negatives)} photos)" if cfg.negatives is not None else "none",
-        "faces": f"{len(table)} faces in {len(table.photos)} indexed photos ({cfg.detector_backend} detector, "
+        "faces": f"{len(table)} faces in {len(table.photos)} indexed photo files ({cfg.detector_backend} detector, "
                  f"{cfg.model_name} model, {cfg.alignment} alignment)",
     }
     report = write_results(cfg.output, outcome.found, reference_hits(references), outcome.near_misses,

@@ -45,7 +45,7 @@ from urllib.parse import quote, urlsplit
 from PIL import Image, ImageOps
 
 from faces.config import UserError
-from faces.images import open_image, to_rgb
+from faces.images import IMAGE_SUFFIXES, open_image, to_rgb
 
 log = logging.getLogger(__name__)
 
@@ -337,6 +337,38 @@ def _folder_title(folder: str) -> str:
     return _DATE_PREFIX.sub("", folder) or folder
 
 
+_NAME_BREAKS = " _-."
+
+
+def caption_names(paths: Iterable[Path]) -> dict[Path, str]:
+    """{path: the part of its file name that tells it apart}, for captions (the full path goes in a tooltip).
+
+    Photos in one folder usually share the start of their names: the crawler's
+    `2012-12-30_1208_001.jpg`, `..._002.jpg`, a camera's `IMG_20140221_...`. That
+    shared start (up to a space, `_`, `-` or `.`), taken over every photo file in
+    the folder, is dropped: `001.jpg`. A photo alone in its folder only loses a
+    leading date, which the album heading shows anyway.
+    """
+    by_folder: dict[Path, set[Path]] = defaultdict(set)
+    for p in paths:
+        by_folder[p.parent].add(p)
+    names = {}
+    for folder, members in by_folder.items():
+        try:
+            stems = {Path(n).stem for n in os.listdir(folder) if Path(n).suffix.lower() in IMAGE_SUFFIXES}
+        except OSError:
+            stems = set()
+        stems |= {p.stem for p in members}
+        cut = 0
+        if len(stems) > 1:
+            shared = os.path.commonprefix(sorted(stems))
+            cut = max(shared.rfind(c) for c in _NAME_BREAKS) + 1
+        for p in members:
+            tail = p.name[cut:] if cut else _DATE_PREFIX.sub("", p.name)
+            names[p] = tail if tail and not tail.startswith(".") else p.name
+    return names
+
+
 def album_groups(found: Sequence[FaceHit]) -> list[tuple[int | None, list[tuple[str, list[FaceHit]]]]]:
     """[(year or None, [(album heading, hits)])] in date order, undated last.
 
@@ -400,8 +432,7 @@ figure .nothumb { display:flex; align-items:center; justify-content:center; colo
 figcaption { padding:6px 9px 8px; font-size:13px; }
 figcaption .row { display:flex; justify-content:space-between; align-items:baseline; gap:6px; }
 figcaption .score { font-weight:700; font-variant-numeric:tabular-nums; }
-figcaption .name { display:block; color:var(--muted); white-space:nowrap; overflow:hidden;
-                   text-overflow:ellipsis; font-size:12px; }
+figcaption .name { display:block; color:var(--muted); overflow-wrap:anywhere; font-size:12px; }
 figcaption .meta { display:block; font-size:12px; color:var(--muted); }
 .badge { font-size:11px; padding:1px 7px; border-radius:10px; background:var(--line); color:var(--ink); }
 .badge.seed { background:#d9f2e3; color:#14532d; }
@@ -411,21 +442,31 @@ footer { padding:30px 20px 40px; color:var(--muted); font-size:13px; }
 """
 
 
-def _figure(hit: FaceHit, thumb: str | None, full_href: str | None, kind: str) -> str:
-    """One face card. kind: 'ref' (reference), 'hit' (found) or 'miss' (near miss)."""
+def _figure(hit: FaceHit, thumb: str | None, full_href: str | None, kind: str, caption: str) -> str:
+    """One face card. kind: 'ref' (reference), 'hit' (found) or 'miss' (near miss).
+
+    caption: what tells the photo apart in its group (see caption_names); the full path is its tooltip.
+    """
     img = (f'<img src="thumbs/{quote(thumb)}" alt="" width="{THUMB_SIZE}" height="{THUMB_SIZE}" '
            f'loading="lazy">' if thumb else '<div class="nothumb">no preview</div>')
     if full_href:
         img = f'<a href="{_h(full_href)}" title="{_h(hit.path)}">{img}</a>'
-    name = f'<span class="name" title="{_h(hit.path)}">{_h(hit.path.name)}</span>'
+    name = f'<span class="name" title="{_h(hit.path)}">{_h(caption)}</span>'
     if kind == "ref":
         return f'<figure>{img}<figcaption>{name}</figcaption></figure>'
     badge = ("" if kind == "miss" else
              f'<span class="badge {"seed" if hit.iteration == 0 else "round"}">{_h(_round_label(hit.iteration))}</span>')
+    meta = []
+    if kind == "miss":      # near misses are not grouped by album: say which
+        meta.append(_h(" ".join(x for x in (hit.album_date.isoformat() if hit.album_date else "",
+                                            hit.album or _folder_title(hit.path.parent.name)) if x)))
+    if hit.same_as:
+        where = ", ".join(dict.fromkeys(p.parent.name for p in hit.same_as))
+        meta.append(f'<span title="the same file, byte for byte: {_h(", ".join(map(str, hit.same_as)))}">'
+                    f'also in {_h(where)}</span>')
     source = _web_link(hit.url)
-    meta = [f'<a href="{_h(source)}" rel="noreferrer">on the site</a>' if source else ""]
-    if kind == "miss" and hit.album_date:
-        meta.insert(0, _h(hit.album_date.isoformat()))
+    if source:
+        meta.append(f'<a href="{_h(source)}" rel="noreferrer">on the site</a>')
     meta_html = " · ".join(m for m in meta if m)
     return (f'<figure class="{kind}">{img}<div class="bar"><i style="width:{hit.score * 100:.0f}%"></i></div>'
             f'<figcaption><div class="row"><span class="score" title="score: higher = surer">{hit.score:.2f}</span>'
@@ -443,6 +484,8 @@ def render_report(found: Sequence[FaceHit], references: Sequence[FaceHit], near_
     years = [y for y, _ in groups if y is not None]
     span = (f", {years[0]}–{years[-1]}" if len(years) > 1 else f", {years[0]}") if years else ""
     rounds = Counter(h.iteration for h in found)
+    captions = caption_names(h.path for h in [*found, *references, *near_misses])
+    same_photo = sum(bool(h.same_as) for h in found) - len({frozenset((h.path, *h.same_as)) for h in found if h.same_as})
 
     parts = [f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -453,6 +496,7 @@ def render_report(found: Sequence[FaceHit], references: Sequence[FaceHit], near_
 <h1>Photos of the person</h1>
 <p class="lead"><b>{len(found)}</b> {"photo" if len(found) == 1 else "photos"} found in
 <b>{n_albums}</b> {"album" if n_albums == 1 else "albums"}{_h(span)}</p>
+{f'<p class="muted">{same_photo} of them {"is a byte-identical copy" if same_photo == 1 else "are byte-identical copies"} of another found photo (the same picture in two albums): marked “also in”.</p>' if same_photo else ""}
 <p class="muted">Run on {_h(ran_at.strftime("%Y-%m-%d %H:%M"))} ·
 {_plural(len(references), "reference face")} · {_plural(len(near_misses), "near miss", "near misses")} shown ·
 the photos are in <a href="photos/">photos/</a>, the list in <a href="matches.csv">matches.csv</a></p>
@@ -479,7 +523,8 @@ the photos are in <a href="photos/">photos/</a>, the list in <a href="matches.cs
                  '<p class="empty">No reference faces.</p>')
     if references:
         parts.append('<div class="grid">' + "".join(
-            _figure(h, thumbs.get(("r", i)), file_href(h.path, out), "ref") for i, h in enumerate(references))
+            _figure(h, thumbs.get(("r", i)), file_href(h.path, out), "ref", captions[h.path])
+            for i, h in enumerate(references))
             + "</div>")
 
     index = {id(h): i for i, h in enumerate(found)}
@@ -496,7 +541,7 @@ the photos are in <a href="photos/">photos/</a>, the list in <a href="matches.cs
             for h in hits:
                 copy = copies.get(h.path)
                 href = f"photos/{quote(copy)}" if copy else file_href(h.path, out)
-                parts.append(_figure(h, thumbs.get(("f", index[id(h)])), href, "hit"))
+                parts.append(_figure(h, thumbs.get(("f", index[id(h)])), href, "hit", captions[h.path]))
             parts.append("</div></section>")
         parts.append("</div>")
 
@@ -504,7 +549,7 @@ the photos are in <a href="photos/">photos/</a>, the list in <a href="matches.cs
     if near_misses:
         parts.append('<p class="hint">The best candidates that did not pass, surest first. If one of them is '
                      'the person, add that photo to the references and run again.</p><div class="grid">'
-                     + "".join(_figure(h, thumbs.get(("n", i)), file_href(h.path, out), "miss")
+                     + "".join(_figure(h, thumbs.get(("n", i)), file_href(h.path, out), "miss", captions[h.path])
                                for i, h in enumerate(near_misses)) + "</div>")
     else:
         parts.append('<p class="empty">No candidates below the bar.</p>')

@@ -22,7 +22,8 @@ from PIL import Image, ImageOps
 from faces import report
 from faces.config import UserError
 from faces.images import load_rgb
-from faces.report import CSV_COLUMNS, FaceHit, album_groups, face_thumbnail, thumb_region, write_results
+from faces.report import (CSV_COLUMNS, FaceHit, album_groups, caption_names, face_thumbnail, thumb_region,
+                          write_results)
 
 RED, BLUE = (220, 20, 20), (20, 40, 200)
 
@@ -231,6 +232,50 @@ def test_albums_are_grouped_by_year_then_album_with_undated_last(tmp_path):
         (None, ["Выпускной"]),
     ]
     assert [h.path.name for h in groups[1][1][1][1]] == ["1.jpg", "2.jpg"]
+
+
+def test_captions_keep_the_part_of_the_name_that_tells_photos_apart(tmp_path):
+    album = tmp_path / "photos" / "2012-12-30 Новый год у Лены"
+    crawled = [photo(album / f"2012-12-30_1208_{n:03d}.jpg") for n in (1, 4, 12)]
+    alone = photo(tmp_path / "photos" / "2013-05-25 Звонок" / "2013-05-25_1305_002.jpg")
+    camera = [photo(tmp_path / "mine" / n) for n in ("IMG_20140221_183512.jpg", "IMG_20140221_190003.jpg")]
+    mixed = [photo(tmp_path / "refs" / n) for n in ("016A07.JPG", "016A08.JPG", "me at 8.png")]
+    photo(album / "2012-12-30_1208_002.jpg")                 # on disk, not found: still shares the start
+    names = caption_names([crawled[0], alone, *camera, *mixed])
+    assert names == {crawled[0]: "001.jpg", alone: "1305_002.jpg",
+                     camera[0]: "183512.jpg", camera[1]: "190003.jpg",
+                     mixed[0]: "016A07.JPG", mixed[1]: "016A08.JPG", mixed[2]: "me at 8.png"}
+
+    found = [hit(p, date(2012, 12, 30)) for p in crawled]
+    misses = [hit(alone, date(2013, 5, 25), score=0.4)]
+    text = write_results(tmp_path / "out", found, [], misses).read_text(encoding="utf-8")
+    page = Page(text)
+    captions = [(html.unescape(t), html.unescape(c)) for t, c in re.findall(r'<span class="name" title="([^"]*)">([^<]*)<', text)]
+    # The whole name is the tooltip; the caption is short and never cut by the style sheet.
+    assert [(Path(t).name, c) for t, c in captions] == [
+        ("2012-12-30_1208_001.jpg", "001.jpg"), ("2012-12-30_1208_004.jpg", "004.jpg"),
+        ("2012-12-30_1208_012.jpg", "012.jpg"), ("2013-05-25_1305_002.jpg", "1305_002.jpg")]
+    assert "ellipsis" not in report.CSS
+    words = " ".join(" ".join(page.text).split())
+    assert "30 December 2012 · Новый год у Лены · 3 photos" not in words     # one folder: the heading is the date
+    assert "2013-05-25 Звонок" in words                                   # a near miss says its album
+
+
+def test_files_with_the_same_bytes_are_marked_also_in(tmp_path):
+    original = photo(tmp_path / "photos" / "2006-06-14 Поход" / "2006-06-14_602_004.jpg")
+    repost = tmp_path / "photos" / "2014-02-21 Встреча" / "2014-02-21_1402_002.jpg"
+    repost.parent.mkdir(parents=True)
+    shutil.copy(original, repost)
+    other = photo(tmp_path / "photos" / "2014-02-21 Встреча" / "2014-02-21_1402_005.jpg")
+    found = [FaceHit(original, "", date(2006, 6, 14), (40, 30, 60, 60), 0.8, 0, same_as=[repost]),
+             FaceHit(repost, "", date(2014, 2, 21), (40, 30, 60, 60), 0.8, 0, same_as=[original]),
+             hit(other, date(2014, 2, 21))]
+    text = write_results(tmp_path / "out", found, [], []).read_text(encoding="utf-8")
+    words = " ".join(" ".join(Page(text).text).split())
+    assert "3 photos found in 2 albums" in words
+    assert "1 of them is a byte-identical copy of another found photo" in words
+    assert words.count("also in 2014-02-21 Встреча") == 1 and words.count("also in 2006-06-14 Поход") == 1
+    assert len(read_rows(tmp_path / "out")) == 3                           # a row per file, as the contract says
 
 
 def test_every_text_is_escaped_and_links_are_encoded(tmp_path):
