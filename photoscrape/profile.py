@@ -266,6 +266,7 @@ def crawl_settings(config: CrawlConfig) -> dict[str, object]:
     site = config.site
     return {
         "PHOTOSCRAPE_SITE": site,
+        "PHOTOSCRAPE_DATA": str(config.data_dir),           # locked by the crawl command (lock.py)
         "PHOTOSCRAPE_MANIFEST": str(config.manifest),
         "IMAGES_STORE": str(config.photos_dir),
         "ROBOTSTXT_OBEY": site.obey_robots_txt,

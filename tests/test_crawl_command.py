@@ -23,6 +23,7 @@ from PIL import Image
 
 from conftest import REPO, free_port
 from photoscrape import logs
+from photoscrape.lock import LOCK_FILE, DataFolderBusy, data_folder_lock
 
 SELECTORS = {
     "album_links": "a.album::attr(href)",
@@ -113,6 +114,30 @@ def test_robots_txt_that_cannot_be_read_is_one_line(tmp_path):
     robots = [line for line in done.stderr.splitlines() if "[scrapy.downloadermiddlewares.robotstxt]" in line]
     assert len(robots) == 1 and robots[0].endswith(
         f"WARNING: {url}robots.txt could not be read (connection refused); crawling as if it allowed everything")
+
+
+def test_a_second_crawl_of_the_same_data_folder_stops_at_once(tmp_path):
+    config = settings(tmp_path, f"http://127.0.0.1:{free_port()}/")
+    data = tmp_path / "data"
+    with data_folder_lock(data):                       # the first crawl, still running
+        started = time.monotonic()
+        done = crawl(config)
+    assert done.returncode == 1
+    assert done.stderr == (f"error: another crawl is using {data} (pid {os.getpid()}); "
+                           "wait for it to finish, or stop it first\n")
+    assert done.stdout == "" and time.monotonic() - started < 30
+    assert sorted(p.name for p in data.iterdir()) == [LOCK_FILE]     # nothing crawled, nothing written
+    # once the first crawl is over, the next one runs
+    assert "No album list page could be read" in crawl(config).stdout
+
+
+def test_the_lock_names_the_crawl_holding_it_and_is_free_again_after(tmp_path):
+    with data_folder_lock(tmp_path / "data"):
+        with pytest.raises(DataFolderBusy, match=rf"^another crawl is using {tmp_path / 'data'} \(pid {os.getpid()}\)"):
+            with data_folder_lock(tmp_path / "data"):
+                pass
+    with data_folder_lock(tmp_path / "data"):
+        assert (tmp_path / "data" / LOCK_FILE).read_text() == f"{os.getpid()}\n"
 
 
 @pytest.mark.slow

@@ -37,6 +37,7 @@ def test_minimal_profile_gets_polite_defaults(tmp_path):
     assert s["ROBOTSTXT_OBEY"] is True and s["AUTOTHROTTLE_ENABLED"] is True
     assert s["DOWNLOAD_DELAY"] > 0 and s["CONCURRENT_REQUESTS_PER_DOMAIN"] <= 4
     assert s["IMAGES_STORE"] == str(cfg.data_dir / "photos")
+    assert s["PHOTOSCRAPE_DATA"] == str(cfg.data_dir)     # what the crawl command locks
     assert "USER_AGENT" not in s            # the settings module's descriptive agent stays
 
 
