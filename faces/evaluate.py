@@ -22,6 +22,7 @@ file may label just part of the photos.
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,15 @@ class Scores:
     @property
     def f1(self) -> float:
         return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp else 0.0
+
+    def ratios(self, width: int = 0) -> list[str]:
+        """Precision, recall and F1 to 3 decimals; "n/a" for a ratio with nothing to divide by
+        (precision when nothing was found, recall when nothing was there to find)."""
+        def text(value: float, defined: bool) -> str:
+            return f"{value:>{width}.3f}" if defined else f"{'n/a':>{width}}"
+
+        return [text(self.precision, self.tp + self.fp > 0), text(self.recall, self.tp + self.fn > 0),
+                text(self.f1, self.tp + self.fp + self.fn > 0)]
 
     def __add__(self, other: Scores) -> Scores:
         """Summing counts over queries gives the micro average."""
@@ -98,17 +108,53 @@ class TruthPhoto:
     subjects: frozenset[str]
 
 
-def _read_csv(path: Path, what: str) -> tuple[list[str], list[dict[str, str]]]:
+Row = tuple[int, dict[str, str]]      # (line number in the file, {column: value})
+
+
+def _read_csv(path: Path, what: str) -> tuple[list[str], list[Row]]:
+    """The column names (stripped, lower case) and the rows of a comma-separated file.
+
+    Anything a spreadsheet or an editor may have made of it is one line naming
+    the problem: not UTF-8, `;` or tabs between the columns, a quote never closed,
+    more values in a row than the header has columns.
+    """
     if not path.is_file():
         raise UserError(f"{path}: {what} not found")
+    raw = path.read_bytes()
     try:
-        # utf-8-sig: spreadsheets often save CSV with a byte-order mark.
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            return [c.strip() for c in reader.fieldnames or []], rows
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise UserError(f"{path}: not a UTF-8 CSV file ({exc})") from None
+        text = raw.decode("utf-8-sig")      # -sig: spreadsheets often save CSV with a byte-order mark
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise UserError(f"{path} line {line}: not UTF-8 text "
+                        f"(save the file as \"CSV UTF-8\")") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for record in reader:
+            records.append((start, record))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        problem = "a quoted value is never closed" if "end of data" in str(exc) else str(exc)
+        raise UserError(f"{path} line {start}: not valid CSV ({problem})") from None
+    records = [(line, r) for line, r in records if any(v.strip() for v in r)]
+    if not records:
+        return [], []
+    header_line, header = records[0]
+    columns = [c.strip().lower() for c in header]
+    if len(columns) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+            if sep in header[0]:
+                raise UserError(f"{path}: the columns are separated by {name}, not commas: save it as "
+                                f"comma-separated CSV (header {header[0].strip()!r})")
+    rows = []
+    for line, record in records[1:]:
+        extra = [v for v in record[len(columns):] if v.strip()]
+        if extra:
+            raise UserError(f"{path} line {line}: not valid CSV ({len(record)} values, the header has "
+                            f"{len(columns)} columns: put a value holding a comma in double quotes)")
+        rows.append((line, {c: (record[i] if i < len(record) else "").strip() for i, c in enumerate(columns)}))
+    return columns, rows
 
 
 def read_truth(path: Path, data_dir: Path | None = None) -> list[TruthPhoto]:
@@ -121,8 +167,7 @@ def read_truth(path: Path, data_dir: Path | None = None) -> list[TruthPhoto]:
                         f"(found: {', '.join(columns)})")
     bases = [path.parent, Path.cwd()] + ([data_dir] if data_dir else [])
     merged: dict[Key, TruthPhoto] = {}
-    for line, row in enumerate(rows, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
+    for line, row in rows:
         url, file = row.get("url", ""), row.get("path", "")
         if url:
             key, label = url_key(url), url
@@ -165,8 +210,8 @@ def read_matches(path: Path) -> list[FoundPhoto]:
     if "path" not in columns or "url" not in columns:
         raise UserError(f"{path}: not a matches.csv (needs path and url columns; found: {', '.join(columns)})")
     found = []
-    for row in rows:
-        file, url = (row.get("path") or "").strip(), (row.get("url") or "").strip()
+    for _, row in rows:
+        file, url = row.get("path", ""), row.get("url", "")
         full = (path.parent / file) if file else ""
         found.append(FoundPhoto(frozenset(photo_keys(url, full)), url or file))
     return found
@@ -220,12 +265,17 @@ def pick_subject(truth: Sequence[TruthPhoto], subject: str | None, path: Path) -
 def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: Path,
                  show: bool = False) -> list[str]:
     s = ev.scores
+    precision, recall, f1 = s.ratios()
     lines = [
         f"truth:   {truth_path}: {ev.truth_with_subject} photos show subject {subject}",
         f"found:   {matches_path}: {ev.found} photos",
-        f"precision {s.precision:.3f}   recall {s.recall:.3f}   F1 {s.f1:.3f}",
+        f"precision {precision}   recall {recall}   F1 {f1}",
         f"TP {s.tp}   FP {s.fp}   FN {s.fn}",
     ]
+    if not ev.found:
+        lines.append("nothing was found: matches.csv lists no photo, so precision is not defined (n/a)")
+    elif s.tp + s.fp == 0:
+        lines.append("none of the found photos is in the truth file, so precision is not defined (n/a)")
     if ev.unlabelled:
         lines.append(f"not scored: {len(ev.unlabelled)} found photos are not in the truth file "
                      f"(e.g. {ev.unlabelled[0]})")
@@ -254,6 +304,12 @@ class BenchRun:
     photos: int                         # indexed photos searched
     faces: int
     problems: list[str]                 # seed photos left out, and why
+    bench_photos: int = 0               # the bench's photos a crawl can save (truth rows minus lost faults)
+    bench_photos_indexed: int = 0       # ...of them in the index
+
+
+# The bench's faults (truth/photos.csv `fault`) that leave no photo for the crawl to save.
+LOST_FAULTS = ("missing_404", "html_instead_of_image", "truncated_jpeg")
 
 
 def run_bench(bench: Path, cfg, variants: Mapping[str, Variant] | None = None) -> tuple[BenchRun, Sequence[str]]:
@@ -280,11 +336,15 @@ def run_bench(bench: Path, cfg, variants: Mapping[str, Variant] | None = None) -
         raise UserError(f"{cfg.store_path}: no photos indexed with {cfg.detector_backend} + {cfg.model_name} "
                         f"(crawl the bench site and run python -m faces.index first)")
     photos = [FoundPhoto(frozenset(photo_keys(p.url, p.path)), p.url or str(p.path)) for p in table.photos]
+    _, truth_rows = _read_csv(bench / "truth" / "photos.csv", "benchmark truth")
+    lost = {url_key(row["url"]) for _, row in truth_rows if row.get("fault") in LOST_FAULTS and row.get("url")}
+    indexed = frozenset().union(*(p.keys for p in photos))
+    can_be_saved = [t for t in truth if t.key not in lost]
     encoder = FaceEncoder(cfg)
     problems: list[str] = []
     results = []
-    for row in rows:
-        subject = (row.get("subject") or "").strip()
+    for _, row in rows:
+        subject = row.get("subject", "")
         seeds = read_faces(bench / "truth" / "seeds" / subject, encoder, "seed", skipped=problems)
         by_strategy = {}
         for name, accept in variants.items():
@@ -293,7 +353,8 @@ def run_bench(bench: Path, cfg, variants: Mapping[str, Variant] | None = None) -
                 found = [photos[i] for i in np.unique(table.photo_index[accept(table, embeddings(seeds))])]
             by_strategy[name] = evaluate(found, truth, subject).scores
         results.append(QueryScores(subject, sum(subject in t.subjects for t in truth), by_strategy))
-    return BenchRun(bench, results, len(table.photos), len(table), problems), list(variants)
+    return BenchRun(bench, results, len(table.photos), len(table), problems, len(can_be_saved),
+                    sum(t.key in indexed for t in can_be_saved)), list(variants)
 
 
 def _strategy(name: str) -> Variant:
@@ -308,11 +369,16 @@ def bench_lines(run: BenchRun, strategies: Sequence[str], worst: int = 5) -> lis
     width = max(10, *(len(s) for s in strategies))
     lines = [f"bench:  {run.bench}: {len(run.queries)} queries",
              f"index:  {run.faces} faces in {run.photos} photos",
+             *([f"warning: {run.bench_photos_indexed} of {run.bench_photos} bench photos are in the index: "
+                f"crawl and index the bench first"
+                + (" (the others count as not found)" if run.bench_photos_indexed else "")]
+               if run.bench_photos_indexed < run.bench_photos else []),
              *[f"note:   {p}" for p in run.problems],
              "",
              f"{'strategy':<{width}} {'precision':>9} {'recall':>7} {'F1':>6} {'TP':>6} {'FP':>6} {'FN':>6}"]
     for s, t in totals.items():
-        lines.append(f"{s:<{width}} {t.precision:>9.3f} {t.recall:>7.3f} {t.f1:>6.3f} {t.tp:>6} {t.fp:>6} {t.fn:>6}")
+        precision, recall, f1 = (t.ratios(9)[0], t.ratios(7)[1], t.ratios(6)[2])
+        lines.append(f"{s:<{width}} {precision} {recall} {f1} {t.tp:>6} {t.fp:>6} {t.fn:>6}")
     lines.append("(micro-averaged over the queries: counts summed, photos are the unit)")
     if not worst:
         return lines

@@ -118,6 +118,47 @@ def test_bad_truth_files_are_one_line_errors(tmp_path, text, needle):
     assert needle in str(err.value) and "\n" not in str(err.value)
 
 
+def test_headers_are_read_whatever_their_case_and_spaces(tmp_path):
+    truth = read_truth(write(tmp_path / "t.csv", "\ufeff URL , Subjects \n/m/1.jpg, me \n/m/2.jpg,\n"))
+    assert [(t.key, sorted(t.subjects)) for t in truth] == [(("urlpath", "/m/1.jpg"), ["me"]),
+                                                           (("urlpath", "/m/2.jpg"), [])]
+    by_path = read_truth(write(tmp_path / "p.csv", "Path,SUBJECTS\n1.jpg,me\n"))
+    assert by_path[0].key == ("path", str((tmp_path / "1.jpg").resolve()))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("url;subjects\n/m/1.jpg;me\n", "t.csv: the columns are separated by semicolons, not commas: "
+                                     "save it as comma-separated CSV (header 'url;subjects')"),
+    ("url\tsubjects\n/m/1.jpg\tme\n", "t.csv: the columns are separated by tabs, not commas"),
+    ('url,subjects\n/m/1.jpg,me\n"/m/2.jpg,me\n/m/3.jpg,\n',
+     "t.csv line 3: not valid CSV (a quoted value is never closed)"),
+    ('url,subjects\n"/m/1.jpg"x,me\n', "t.csv line 2: not valid CSV (',' expected after '\"')"),
+    ("url,subjects\n/m/1.jpg,me,anna\n", "t.csv line 2: not valid CSV (3 values, the header has 2 columns: "
+                                          "put a value holding a comma in double quotes)"),
+])
+def test_files_that_are_not_comma_separated_csv_say_so_in_one_line(tmp_path, text, message):
+    with pytest.raises(UserError) as err:
+        read_truth(write(tmp_path / "t.csv", text))
+    assert str(err.value).startswith(f"{tmp_path}/{message}")
+    assert "\n" not in str(err.value)
+
+
+def test_a_spreadsheet_saved_in_another_encoding_is_named(tmp_path):
+    (tmp_path / "t.csv").write_bytes("url,subjects\n/m/фото.jpg,me\n".encode("cp1251"))
+    with pytest.raises(UserError, match=r"t.csv line 2: not UTF-8 text \(save the file as \"CSV UTF-8\"\)$"):
+        read_truth(tmp_path / "t.csv")
+
+
+def test_precision_is_not_a_number_when_nothing_was_found(tmp_path, capsys):
+    results(tmp_path, [])
+    truth = write(tmp_path / "truth.csv", TRUTH)
+    assert main(["--config", str(settings(tmp_path)), "--truth", str(truth), "--subject", "010"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].endswith("matches.csv: 0 photos")
+    assert lines[2:5] == ["precision n/a   recall 0.000   F1 0.000", "TP 0   FP 0   FN 4",
+                          "nothing was found: matches.csv lists no photo, so precision is not defined (n/a)"]
+
+
 def settings(tmp_path: Path) -> Path:
     return write(tmp_path / "settings.yaml", "data: data\nfaces:\n  output: results\n")
 

@@ -31,6 +31,18 @@ def test_bench_lines_sum_counts_over_queries_and_rank_the_worst():
     assert lines[11].split() == ["002", "6", "0", "0", "0", "6", "0.000", "0.286"]
 
 
+def test_bench_lines_warn_when_the_index_lacks_the_bench_photos():
+    queries = [QueryScores("001", 5, {"default": Scores(0, 0, 5)})]
+    lines = bench_lines(BenchRun(Path("/b"), queries, 56, 108, [], bench_photos=196, bench_photos_indexed=0),
+                        ("default",), worst=0)
+    assert lines[2] == "warning: 0 of 196 bench photos are in the index: crawl and index the bench first"
+    assert lines[-2] == "default          n/a   0.000  0.000      0      0      5"    # nothing found: no precision
+    some = bench_lines(BenchRun(Path("/b"), queries, 56, 108, [], 196, 150), ("default",), worst=0)
+    assert some[2].startswith("warning: 150 of 196 bench photos are in the index") and "count as not found" in some[2]
+    full = bench_lines(BenchRun(Path("/b"), queries, 56, 108, [], 196, 196), ("default",), worst=0)
+    assert not any(line.startswith("warning") for line in full)
+
+
 @pytest.mark.slow
 def test_bench_run_against_an_index(bench_kit, deepface_home, tmp_path, capsys):
     bench = tmp_path / "bench"
@@ -67,6 +79,7 @@ def test_bench_run_against_an_index(bench_kit, deepface_home, tmp_path, capsys):
     assert main(["--config", str(tmp_path / "settings.yaml"), "--bench", str(bench)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"bench:  {bench}: 6 queries"
+    assert not any(line.startswith("warning") for line in out)        # every bench photo is in the index
 
     # The same counts, worked out here directly from faces.expand and the truth file.
     table = load_faces(cfg)
