@@ -128,7 +128,6 @@ class ManifestPipeline:
             omitted=spider.omitted_selectors,
             unreadable_dates=list(spider.unreadable_dates),
             problems={url: problems for url, (_, _, problems) in self.albums.items() if problems},
-            new_saved=self.crawler.stats.get_value(f"photoscrape/{SAVED}", 0),
         )
         reached_all = report.reached_all and bool(self.albums)
         if self.albums:          # a crawl that read no album leaves the last manifest as it was

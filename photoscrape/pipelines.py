@@ -5,7 +5,8 @@
 - `media_downloaded` / `get_images` / `convert_image`: the answer becomes an upright RGB
   JPEG, or a failed photo with its reason (`HTTP 404`, `not an image`, ...).
 - `file_path`: the date-based name from naming.py, unique among saved photos.
-- `item_completed`: every photo of the album gets its status, path, reason and checksum.
+- `item_completed`: every photo of the album gets its status, path, reason and checksum; a
+  photo fetched once for several albums is put in each album's folder (store.place).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from photoscrape import imaging
 from photoscrape.items import ALREADY_SAVED, FAILED, SAVED, AlbumItem, PhotoEntry
 from photoscrape.naming import photo_path
 from photoscrape.reasons import failure_reason, http_status
-from photoscrape.store import STATE_FILE, PhotoStore
+from photoscrape.store import STATE_FILE, PhotoStore, SavedPhoto
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +57,15 @@ class PhotosPipeline(ImagesPipeline):
         requests = []
         for position, entry in enumerate(album.photos, start=1):
             if entry.url and not entry.error:
-                meta = {"photo_name": photo_path(album.date, album.title, album.album_id, position)}
+                meta = {"photo_name": self.photo_name(album, position)}
                 if self.photo_timeout:
                     meta["download_timeout"] = self.photo_timeout
                 requests.append(Request(entry.url, callback=NO_CALLBACK, meta=meta))
         return requests
+
+    @staticmethod
+    def photo_name(album: AlbumItem, position: int) -> str:
+        return photo_path(album.date, album.title, album.album_id, position)
 
     def media_to_download(self, request: Request, info, *, item: Any = None):
         saved = self.photos.already_saved(request.url)
@@ -137,7 +142,12 @@ class PhotosPipeline(ImagesPipeline):
             elif value["status"] == FAILED:
                 self._record_failure(album, position, entry, value["reason"])
             else:
-                entry.status, entry.path, entry.checksum = value["status"], value["path"], value["checksum"]
+                stored = SavedPhoto(url=entry.url, path=value["path"], checksum=value["checksum"])
+                placed, made = self.photos.place(entry.url, stored, self.photo_name(album, position))
+                # Scrapy fetches a URL once per crawl: another album that shows the same photo
+                # gets the first album's result, and here a file of its own in its own folder.
+                status = SAVED if made else value["status"] if placed is stored else ALREADY_SAVED
+                entry.status, entry.path, entry.checksum = status, placed.path, placed.checksum
         return item
 
     def _record_failure(self, album: AlbumItem, position: int, entry: PhotoEntry, reason: str) -> None:

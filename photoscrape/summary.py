@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photoscrape.items import ALREADY_SAVED, FAILED
+from photoscrape.items import ALREADY_SAVED, FAILED, SAVED
 
 TITLE_WIDTH = 34
 EXAMPLES = 3
@@ -30,7 +30,6 @@ class CrawlReport:
     omitted: list[str] = field(default_factory=list)             # optional selectors not in the profile
     unreadable_dates: list[str] = field(default_factory=list)
     problems: dict[str, list[str]] = field(default_factory=dict)  # album url -> album-level problems
-    new_saved: int = 0
 
     @property
     def reached_all(self) -> bool:
@@ -50,6 +49,16 @@ def why_incomplete(record: dict, problems: list[str]) -> str:
         detail = ", ".join(f"{r}" + (f" x{n}" if n > 1 else "") for r, n in failed.most_common())
         reasons.append(f"{sum(failed.values())} failed ({detail})")
     return "; ".join(reasons) or "incomplete"
+
+
+def shared_photos(records: list[dict]) -> dict[str, int]:
+    """checksum -> number of albums, for the photos on disk that are in more than one album."""
+    albums: dict[str, set[str]] = {}
+    for r in records:
+        for p in r["photos"]:
+            if p["status"] != FAILED and p["checksum"]:
+                albums.setdefault(p["checksum"], set()).add(r["url"])
+    return {c: len(urls) for c, urls in albums.items() if len(urls) > 1}
 
 
 def _label(record: dict) -> str:
@@ -94,12 +103,17 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
 
     found = sum(r["found_count"] for r in records)
     saved = sum(r["saved_count"] for r in records)
+    now = sum(p["status"] == SAVED for r in records for p in r["photos"])
     already = sum(p["status"] == ALREADY_SAVED for r in records for p in r["photos"])
     failed = sum(p["status"] == FAILED for r in records for p in r["photos"])
     if records:
         lines.append("")
         lines.append(f"{len(records)} albums, {found} photos found: {saved} on disk "
-                     f"({report.new_saved} saved now, {already} already saved), {failed} failed.")
+                     f"({now} saved now, {already} already saved), {failed} failed.")
+        shared = len(shared_photos(records))
+        if shared:
+            lines.append(f"{shared} photo{'s are' if shared > 1 else ' is'} in several albums: each of them has it "
+                         "in its folder (hard links: stored once on disk).")
 
     incomplete = [r for r in records if not r["complete"]]
     if incomplete:

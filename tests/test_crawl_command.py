@@ -7,6 +7,7 @@ closed port, or a port that accepts connections and never answers.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import socket
@@ -198,3 +199,26 @@ def test_scrapys_dumps_leave_the_terminal_but_stay_in_a_log_file(scrapy_log):
     assert dump() == [("INFO", "Crawler started")]
     logs.quiet_terminal(log_to_file=True)
     assert dump() == [("INFO", "Overridden settings"), ("INFO", "Crawler started"), ("INFO", "Dumping Scrapy stats")]
+
+
+@pytest.mark.slow
+def test_a_photo_in_two_albums_is_in_both_album_folders_stored_once(site, tmp_path):
+    config = settings(tmp_path, site)
+    done = crawl(config)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = tmp_path / "data"
+    manifest = [json.loads(line) for line in (data / "albums.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [[p["path"] for p in a["photos"]] for a in manifest] == [
+        ["photos/2014-02-21 Hike/2014-02-21_hike_001.jpg", "photos/2014-02-21 Hike/2014-02-21_hike_002.jpg"],
+        ["photos/2015-07-01 Sea/2015-07-01_sea_001.jpg", "photos/2015-07-01 Sea/2015-07-01_sea_002.jpg"]]
+    shared = [data / manifest[0]["photos"][1]["path"], data / manifest[1]["photos"][0]["path"]]
+    assert shared[0].stat().st_ino == shared[1].stat().st_ino           # one file, two names
+    assert len({p.stat().st_ino for p in (data / "photos").rglob("*.jpg")}) == 3
+    assert "2 albums, 4 photos found: 4 on disk (4 saved now, 0 already saved), 0 failed." in done.stdout
+    assert "1 photo is in several albums" in done.stdout
+
+    state = (data / "crawl-state.jsonl").read_text()
+    again = crawl(config)
+    assert again.returncode == 0
+    assert "4 on disk (0 saved now, 4 already saved)" in again.stdout
+    assert (data / "crawl-state.jsonl").read_text() == state

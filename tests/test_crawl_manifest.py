@@ -68,7 +68,7 @@ def test_summary_table_and_problems():
     recs = [album_record(album(2, ["saved", "already_saved"]), "photos/"),
             album_record(album(3, ["saved", "failed"]), "photos/")]
     recs[1]["title"], recs[1]["url"] = "Б", "http://s/album/2/"
-    report = CrawlReport(misses={"album_date": ["http://s/album/3/"]}, omitted=["photo_date"], new_saved=2)
+    report = CrawlReport(misses={"album_date": ["http://s/album/3/"]}, omitted=["photo_date"])
     text = render(recs, report, "data/albums.jsonl")
     lines = text.splitlines()
     assert lines[0].split() == ["date", "album", "shown", "found", "saved", "failed"]
@@ -203,3 +203,15 @@ def test_the_summary_says_what_to_check_when_nothing_was_found_or_saved():
     text = render([album_record(album(1, ["saved"]), "photos/")],
                   CrawlReport(list_errors=["http://s/?page=2: HTTP 500"]), "albums.jsonl")
     assert "Album list pages that could not be read (1): some albums may be missing:" in text
+
+
+def test_a_photo_in_two_albums_counts_in_both_and_the_summary_says_it_is_stored_once():
+    hike, sea = album(2, ["saved", "saved"]), album(1, ["saved"])
+    sea.url, sea.title = "http://s/album/2/", "Sea"
+    sea.photos[0].checksum = hike.photos[1].checksum        # the same photo, in each album's folder
+    sea.photos[0].path = "2015-07-01 Sea/2015-07-01_2_001.jpg"
+    recs = [album_record(a, "photos/") for a in (hike, sea)]
+    text = render(recs, CrawlReport(), "albums.jsonl")
+    assert "2 albums, 3 photos found: 3 on disk (3 saved now, 0 already saved), 0 failed." in text
+    assert "1 photo is in several albums: each of them has it in its folder (hard links: stored once on disk)." in text
+    assert "several albums" not in render(recs[:1], CrawlReport(), "albums.jsonl")

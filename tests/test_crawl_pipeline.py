@@ -187,14 +187,15 @@ def test_item_completed_gives_every_photo_a_status_in_site_order(pipe):
     assert [r.url for r in requests] == ["http://site.test/1.jpg", "http://site.test/3.jpg", "http://site.test/4.jpg"]
     assert requests[1].meta["photo_name"] == "2014-02-21 T/2014-02-21_1_003.jpg"   # position in the album
     results = [
-        (True, {"url": "http://site.test/1.jpg", "path": "p1", "checksum": "c1", "status": "saved"}),
+        (True, {"url": "http://site.test/1.jpg", "path": "2014-02-21 T/2014-02-21_1_001.jpg", "checksum": "c1",
+                "status": "saved"}),
         (True, {"url": "http://site.test/3.jpg", "path": None, "checksum": None, "status": "failed",
                 "reason": "not an image"}),
         (False, Failure(PhotoFailed("timed out"))),
     ]
     pipe.item_completed(results, album, None)
     assert [(p.status, p.reason, p.path) for p in album.photos] == [
-        ("saved", "", "p1"), ("failed", "photo page: HTTP 404", None),
+        ("saved", "", "2014-02-21 T/2014-02-21_1_001.jpg"), ("failed", "photo page: HTTP 404", None),
         ("failed", "not an image", None), ("failed", "timed out", None)]
 
 
@@ -218,3 +219,65 @@ def test_photo_requests_get_the_longer_photo_timeout(tmp_path):
                                                             "PHOTOSCRAPE_PHOTO_TIMEOUT": 120}))
     album = AlbumItem(url="http://s/a/", order=(0, 0), album_id="1", photos=[PhotoEntry(url="http://s/1.jpg")])
     assert [r.meta["download_timeout"] for r in pipe.get_media_requests(album, None)] == [120]
+
+
+def test_a_photo_in_two_albums_is_in_both_folders_as_one_file(tmp_path):
+    store = PhotoStore(tmp_path / "photos", tmp_path / STATE_FILE)
+    first, made = store.save("http://a/s.jpg", "2014-02-21 Hike/2014-02-21_1_002.jpg", b"shared")
+    assert made
+    second, made = store.place("http://a/s.jpg", first, "2015-07-01 Sea/2015-07-01_2_001.jpg")
+    assert made and second.path == "2015-07-01 Sea/2015-07-01_2_001.jpg" and second.checksum == first.checksum
+    files = [tmp_path / "photos" / rec.path for rec in (first, second)]
+    assert files[0].stat().st_ino == files[1].stat().st_ino          # a hard link: no extra disk space
+    assert store.place("http://a/s.jpg", first, second.path) == (second, False)
+    assert store.place("http://a/s.jpg", first, first.path) == (first, False)
+
+    # The next crawl: nothing to fetch, and each album finds its own file.
+    again = PhotoStore(tmp_path / "photos", tmp_path / STATE_FILE)
+    known = again.already_saved("http://a/s.jpg")
+    assert known in (first, second)
+    assert again.place("http://a/s.jpg", known, "2015-07-01 Sea/2015-07-01_2_001.jpg") == (second, False)
+    assert again.place("http://a/s.jpg", known, "2014-02-21 Hike/2014-02-21_1_002.jpg") == (first, False)
+    assert len((tmp_path / STATE_FILE).read_text().splitlines()) == 2
+
+
+def test_without_hard_links_the_photo_is_copied(tmp_path, monkeypatch, caplog):
+    def refuse(src, dst):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr("os.link", refuse)
+    store = PhotoStore(tmp_path / "photos", tmp_path / STATE_FILE)
+    first, _ = store.save("http://a/s.jpg", "A/1.jpg", b"shared")
+    for folder in ("B", "C"):
+        rec, made = store.place("http://a/s.jpg", first, f"{folder}/1.jpg")
+        assert made and (tmp_path / "photos" / rec.path).read_bytes() == b"shared"
+    assert len([r for r in caplog.records if "No hard links" in r.getMessage()]) == 1
+    assert not list((tmp_path / "photos").rglob(".*.part"))
+
+
+def test_the_same_bytes_under_another_url_are_linked_not_written_twice(tmp_path):
+    store = PhotoStore(tmp_path / "photos", tmp_path / STATE_FILE)
+    a, _ = store.save("http://a/1.jpg", "A/1.jpg", b"same photo")
+    b, made = store.save("http://cdn/x.jpg", "B/1.jpg", b"same photo")
+    assert made and (b.path, b.checksum) == ("B/1.jpg", a.checksum)
+    assert (tmp_path / "photos" / "A/1.jpg").stat().st_ino == (tmp_path / "photos" / "B/1.jpg").stat().st_ino
+
+
+def test_item_completed_puts_a_photo_fetched_for_another_album_in_this_albums_folder(pipe):
+    body = jpeg(photo())
+    shared = "http://site.test/s.jpg"
+    hike = AlbumItem(url="http://site.test/album/1/", order=(0, 0), album_id="1", title="Hike",
+                     date=date(2014, 2, 21), photos=[PhotoEntry(url=shared)])
+    sea = AlbumItem(url="http://site.test/album/2/", order=(0, 1), album_id="2", title="Sea",
+                    date=date(2015, 7, 1), photos=[PhotoEntry(url="http://site.test/b.jpg"), PhotoEntry(url=shared)])
+    result, _ = fetch(pipe, body, url=shared, name=pipe.get_media_requests(hike, None)[0].meta["photo_name"])
+    pipe.item_completed([(True, result)], hike, None)
+    other, _ = fetch(pipe, jpeg(photo(colour=(0, 255, 0))), url="http://site.test/b.jpg",
+                     name=pipe.get_media_requests(sea, None)[0].meta["photo_name"])
+    # Scrapy hands the second album the first album's result for the same URL.
+    pipe.item_completed([(True, other), (True, result)], sea, None)
+    assert [(p.status, p.path) for p in hike.photos] == [("saved", "2014-02-21 Hike/2014-02-21_1_001.jpg")]
+    assert [(p.status, p.path) for p in sea.photos] == [
+        ("saved", "2015-07-01 Sea/2015-07-01_2_001.jpg"), ("saved", "2015-07-01 Sea/2015-07-01_2_002.jpg")]
+    root = pipe.photos.root
+    assert (root / sea.photos[1].path).stat().st_ino == (root / hike.photos[0].path).stat().st_ino
+    assert sea.photos[1].checksum == hike.photos[0].checksum == checksum_file(root / sea.photos[1].path)
