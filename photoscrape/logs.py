@@ -8,6 +8,7 @@ become DEBUG lines (`scrapy crawl albums -L DEBUG` shows them), while a log
 written to a file (`--logfile`, as `make demo` does) keeps them at INFO.
 A robots.txt that cannot be fetched is one line, not a traceback: the album
 list page fails right after for the same reason, and the summary explains it.
+The minute-by-minute progress line counts albums and photos, not "items".
 
 `quiet_terminal()` installs this on Scrapy's loggers (the crawl command calls
 it before Scrapy logs anything); it is idempotent.
@@ -17,6 +18,9 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
+from scrapy.extensions.logstats import LogStats
+
+from photoscrape.items import ALREADY_SAVED, FAILED, SAVED
 from photoscrape.reasons import failure_reason
 
 # logger -> the start of the INFO messages that are dumps ('' = all of them)
@@ -28,6 +32,7 @@ DUMPS = {
     "scrapy.statscollectors": ("",),
 }
 ROBOTS_LOGGER = "scrapy.downloadermiddlewares.robotstxt"
+progress = logging.getLogger("photoscrape.progress")
 
 
 class DumpsToDebug(logging.Filter):
@@ -60,13 +65,25 @@ class OneLineRobotsError(logging.Filter):
         return True
 
 
+class ProgressLog(LogStats):
+    """Scrapy's LogStats (every LOGSTATS_INTERVAL seconds), in the crawl's own words."""
+
+    def log(self, spider) -> None:
+        self.calculate_stats()
+        saved, already, failed = (self.stats.get_value(f"photoscrape/{status}", 0)
+                                   for status in (SAVED, ALREADY_SAVED, FAILED))
+        progress.info("Fetched %d pages and photos (%d/min); albums done: %d; photos: %d saved, %d already saved, "
+                      "%d failed", self.pages, self.prate, self.items, saved, already, failed,
+                      extra={"spider": spider})
+
+
 def _install(logger_name: str, kind: type[logging.Filter], flt: logging.Filter | None) -> None:
     """Replace the logger's filter of this kind by `flt` (None: just remove it)."""
-    logger = logging.getLogger(logger_name)
-    for old in [f for f in logger.filters if isinstance(f, kind)]:
-        logger.removeFilter(old)
+    log = logging.getLogger(logger_name)
+    for old in [f for f in log.filters if isinstance(f, kind)]:
+        log.removeFilter(old)
     if flt is not None:
-        logger.addFilter(flt)
+        log.addFilter(flt)
 
 
 def quiet_terminal(log_to_file: bool) -> None:

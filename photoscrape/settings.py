@@ -46,6 +46,10 @@ ITEM_PIPELINES = {
     "photoscrape.pipelines.PhotosPipeline": 300,    # downloads, converts, stores the photos
     "photoscrape.manifest.ManifestPipeline": 800,   # then records the album in albums.jsonl
 }
+EXTENSIONS = {
+    "scrapy.extensions.logstats.LogStats": None,
+    "photoscrape.logs.ProgressLog": 0,              # "N albums done; photos: N saved...", every minute
+}
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "photoscrape.retry.PatientRetryMiddleware": 550,

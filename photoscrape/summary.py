@@ -69,9 +69,8 @@ def _label(record: dict) -> str:
 
 
 # What a selector that matched nothing means for the albums concerned.
-MISS_EFFECT = {"album_date": " (those albums are saved as undated)",
-               "album_count": " (their photo count could not be checked)",
-               "album_title": " (those albums are named by their id)"}
+MISS_EFFECT = {"album_date": " (saved as undated)", "album_count": " (photo count not checked)",
+               "album_title": " (named by the album's id)"}
 UNREACHABLE = ("connection refused", "host not found", "timed out", "connection lost")
 
 
@@ -112,8 +111,8 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
                      f"({now} saved now, {already} already saved), {failed} failed.")
         shared = len(shared_photos(records))
         if shared:
-            lines.append(f"{shared} photo{'s are' if shared > 1 else ' is'} in several albums: each of them has it "
-                         "in its folder (hard links: stored once on disk).")
+            lines.append(f"{shared} photo{'s are' if shared > 1 else ' is'} in several albums: each album that shows "
+                         f"{'one' if shared > 1 else 'it'} has it in its folder (hard links: stored once on disk).")
 
     incomplete = [r for r in records if not r["complete"]]
     if incomplete:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from scrapy import Spider
+from scrapy.utils.test import get_crawler
 
 from conftest import REPO, free_port
 from photoscrape import logs
@@ -222,3 +224,16 @@ def test_a_photo_in_two_albums_is_in_both_album_folders_stored_once(site, tmp_pa
     assert again.returncode == 0
     assert "4 on disk (0 saved now, 4 already saved)" in again.stdout
     assert (data / "crawl-state.jsonl").read_text() == state
+
+
+def test_the_progress_line_counts_albums_and_photos(caplog):
+    crawler = get_crawler(Spider, {"LOGSTATS_INTERVAL": 60.0})
+    for key, value in {"response_received_count": 40, "item_scraped_count": 3, "photoscrape/saved": 25,
+                       "photoscrape/already_saved": 5, "photoscrape/failed": 1}.items():
+        crawler.stats.set_value(key, value)
+    caplog.set_level(logging.INFO, logger="photoscrape.progress")
+    progress = logs.ProgressLog.from_crawler(crawler)
+    progress.pagesprev = progress.itemsprev = 0          # as spider_opened sets them
+    progress.log(None)
+    assert caplog.messages == ["Fetched 40 pages and photos (40/min); albums done: 3; "
+                               "photos: 25 saved, 5 already saved, 1 failed"]

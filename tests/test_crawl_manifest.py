@@ -77,8 +77,7 @@ def test_summary_table_and_problems():
     assert "2 albums, 4 photos found: 3 on disk (2 saved now, 1 already saved), 1 failed." in text
     assert "Not complete (1 of 2 albums):" in text
     assert "the site shows 3 photos, 2 found; 1 failed (HTTP 404)" in text
-    assert ("Selector site.album_date matched nothing on 1 page (those albums are saved as undated): "
-            "http://s/album/3/") in text
+    assert "Selector site.album_date matched nothing on 1 page (saved as undated): http://s/album/3/" in text
     assert "Optional selectors not set (not read): site.photo_date" in text
     assert text.endswith("\nManifest: data/albums.jsonl\n")
     json.dumps(recs)     # records are plain JSON
@@ -213,5 +212,6 @@ def test_a_photo_in_two_albums_counts_in_both_and_the_summary_says_it_is_stored_
     recs = [album_record(a, "photos/") for a in (hike, sea)]
     text = render(recs, CrawlReport(), "albums.jsonl")
     assert "2 albums, 3 photos found: 3 on disk (3 saved now, 0 already saved), 0 failed." in text
-    assert "1 photo is in several albums: each of them has it in its folder (hard links: stored once on disk)." in text
+    assert ("1 photo is in several albums: each album that shows it has it in its folder "
+            "(hard links: stored once on disk).") in text
     assert "several albums" not in render(recs[:1], CrawlReport(), "albums.jsonl")
