@@ -31,6 +31,7 @@ class FacesConfig:
     min_confidence: float        # detections below this confidence are dropped (0..1)
     min_face_size: int           # faces narrower or shorter than this (pixels) are dropped
     align: str                   # "auto": dlib face chips for Dlib, DeepFace's alignment otherwise
+    dlib_runtime: str            # Dlib chips: "numpy" (faces.dlib_resnet, 5x faster) or "deepface" (dlib itself)
     weights_dir: Path            # DEEPFACE_HOME: weights live in <weights_dir>/.deepface/weights/
     workers: int                 # index worker processes
     references: Path | None      # photos of the person to find, one face each
@@ -63,6 +64,7 @@ FACES_KEYS: dict[str, tuple[object, str]] = {
     "min_confidence": (0.0, "fraction"),
     "min_face_size": (20, "pixels"),
     "align": ("auto", "choice"),
+    "dlib_runtime": ("numpy", "choice"),
     "weights_dir": ("models", "path"),
     "workers": (0, "count"),          # 0 = one per CPU core
     "references": ("references", "optional_path"),
@@ -73,7 +75,9 @@ FACES_KEYS: dict[str, tuple[object, str]] = {
 STRATEGIES = ("default", "seed")
 # "chip": dlib's 5-point face chips (what the Dlib model was trained on); "deepface": DeepFace's eye alignment.
 ALIGN_MODES = ("auto", "chip", "deepface")
-CHOICES = {"strategy": STRATEGIES, "align": ALIGN_MODES}
+# How Dlib chips are embedded: same network and weights, "deepface" through dlib's own (BLAS-less) build.
+DLIB_RUNTIMES = ("numpy", "deepface")
+CHOICES = {"strategy": STRATEGIES, "align": ALIGN_MODES, "dlib_runtime": DLIB_RUNTIMES}
 # The settings file's top level: the crawler reads data and site, these commands data and faces.
 # Anything else is a typo (`face:` would silently mean every default), so it stops the command.
 TOP_LEVEL = ("data", "site", "faces")

@@ -82,6 +82,11 @@ def _start_worker(cfg: FacesConfig, parent_pid: int) -> None:
     _die_with_parent(parent_pid)
     for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         os.environ[var] = "1"
+    # numpy's OpenBLAS read its thread count when imported, before this ran: one per
+    # worker, else two workers' BLAS threads fight over two cores (the Dlib network is BLAS).
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
     try:
         import cv2
 

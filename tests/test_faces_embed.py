@@ -91,3 +91,13 @@ def iou(a, b) -> float:
 
 def test_no_face_no_embedding(chips, photo):
     assert chips.faces(shuffled_tiles(photo)) == []
+
+
+def test_numpy_runtime_gives_what_deepface_gives(chips, photo, tmp_path):
+    # dlib_runtime: deepface embeds the same chip through DeepFace.represent and dlib's own build
+    through_deepface = encoder_for(tmp_path, dlib_runtime="deepface")
+    assert chips.resnet is not None and through_deepface.resnet is None
+    assert through_deepface.key == chips.key          # the same vectors, so the same index
+    [a], [b] = chips.faces(photo), through_deepface.faces(photo)
+    assert a.box == b.box
+    assert np.linalg.norm(a.embedding - b.embedding) < 0.01
