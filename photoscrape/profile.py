@@ -96,13 +96,40 @@ def config_file() -> Path:
     return Path(os.environ.get("PHOTOSCRAPE_CONFIG") or "settings.yaml").expanduser().resolve()
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping: plain YAML loading
+    keeps the last silently, so a forgotten `profile:` further down would quietly win."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"{key}: given twice (lines {seen[key]} and {line}); keep one",
+                        key_node.start_mark)
+                seen[key] = line
+            except TypeError:          # an unhashable key: construct_mapping below says so
+                pass
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: Path, what: str = "settings file") -> dict:
     if not path.is_file():
         raise ProfileError(f"{path}: {what} not found"
                            + (" (run from the repository folder, or set PHOTOSCRAPE_CONFIG)"
                               if what == "settings file" else ""))
+    raw = path.read_bytes()
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ProfileError(f"{path}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                           f"save the file as UTF-8") from None
+    try:
+        doc = yaml.load(text, Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}:" if mark else ""
@@ -147,8 +174,12 @@ def load_crawl_config(path: Path | None = None) -> CrawlConfig:
     data = doc.get("data", "data")
     if not isinstance(data, str) or not data.strip():
         raise ProfileError(f"{path}: data: expected a folder path, got {data!r}")
+    # `~/albums` is the home folder's albums, never a folder named `~` here.
+    data_dir = (path.parent / Path(data.strip()).expanduser()).resolve()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ProfileError(f"{path}: data: {data_dir} is a file, not a folder; name a folder for the photos")
     profile = SiteProfile(**{k: v for k, v in values.items() if v is not None})
-    return CrawlConfig(config_path=path, data_dir=(path.parent / data).resolve(), site=profile,
+    return CrawlConfig(config_path=path, data_dir=data_dir, site=profile,
                        profile_path=profile_path, sources=sources)
 
 
@@ -234,7 +265,7 @@ def _check(path: Path, name: str, key: str, raw: object):
     if kind == "cookies":
         if not isinstance(raw, str) or not raw.strip():
             raise ProfileError(f"{where}: expected the path of a cookies.txt file, got {raw!r}")
-        cookies = (path.parent / Path(raw).expanduser()).resolve()
+        cookies = (path.parent / Path(raw.strip()).expanduser()).resolve()
         from photoscrape.cookies import CookiesFileError, read_cookies_file
         try:
             read_cookies_file(cookies)

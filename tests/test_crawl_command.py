@@ -237,3 +237,14 @@ def test_the_progress_line_counts_albums_and_photos(caplog):
     progress.log(None)
     assert caplog.messages == ["Fetched 40 pages and photos (40/min); albums done: 3; "
                                "photos: 25 saved, 5 already saved, 1 failed"]
+
+
+def test_a_data_folder_under_a_file_is_one_line_not_a_traceback(tmp_path):
+    (tmp_path / "data").write_text("not a folder")
+    config = settings(tmp_path, f"http://127.0.0.1:{free_port()}/")
+    config.write_text(config.read_text().replace("data: data", "data: data/inside"))
+    done = crawl(config)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: data folder {tmp_path / 'data' / 'inside'}: cannot use it (")
+    assert len(done.stderr.splitlines()) == 1

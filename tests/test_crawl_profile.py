@@ -154,3 +154,40 @@ def test_unknown_top_level_key_stops_the_crawl(tmp_path, line, expected):
 def test_the_faces_section_is_the_face_finders_and_not_checked_here(tmp_path):
     cfg = load_crawl_config(write(tmp_path, "data: archive\nfaces: {detector_backend: dlib}\n" + MINIMAL))
     assert cfg.data_dir == (tmp_path / "archive").resolve()
+
+
+def test_data_and_paths_starting_with_a_tilde_are_in_the_home_folder(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / "profiles").mkdir(parents=True)
+    (home / "cookies.txt").write_text("# Netscape HTTP Cookie File\n", encoding="utf-8")
+    (home / "profiles" / "mine.yaml").write_text(MINIMAL.replace("site:\n", ""), encoding="utf-8")
+    monkeypatch.setenv("HOME", str(home))
+    config = write(tmp_path, "data: ~/albumsdata\nsite:\n  profile: ~/profiles/mine.yaml\n"
+                             "  cookies_file: ~/cookies.txt\n")
+    cfg = load_crawl_config(config)
+    assert cfg.data_dir == home / "albumsdata"          # never ./~/albumsdata
+    assert cfg.profile_path == home / "profiles" / "mine.yaml"
+    assert cfg.site.cookies_file == home / "cookies.txt"
+    assert not (tmp_path / "~").exists()
+
+
+def test_a_settings_file_that_is_not_utf8_is_one_line_naming_the_line(tmp_path):
+    path = tmp_path / "l1.yaml"
+    path.write_bytes(MINIMAL.encode() + b"data: d\xe9\n")
+    message = error_of(path)
+    assert message == f"{path}: line 6: not UTF-8 text (byte 0xe9); save the file as UTF-8"
+
+
+def test_data_naming_an_existing_file_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    message = error_of(write(tmp_path, "data: notes.txt\n" + MINIMAL))
+    assert message.endswith(f"data: {tmp_path / 'notes.txt'} is a file, not a folder; name a folder for the photos")
+
+
+@pytest.mark.parametrize("text, key, lines", [
+    (MINIMAL + "  profile: bench-ru\n  profile: thumbsup\n", "profile", (6, 7)),
+    ("data: a\n" + MINIMAL + "data: b\n", "data", (1, 7)),
+])
+def test_a_key_given_twice_is_refused_naming_it_and_its_lines(tmp_path, text, key, lines):
+    message = error_of(write(tmp_path, text))
+    assert f"{key}: given twice (lines {lines[0]} and {lines[1]}); keep one" in message

@@ -38,6 +38,10 @@ class Command(ScrapyCrawlCommand):
             except DataFolderBusy as exc:
                 sys.stderr.write(f"error: {exc}\n")
                 raise SystemExit(1) from None
+            except OSError as exc:      # a file where a folder should be, no permission, disk full
+                sys.stderr.write(f"error: data folder {data}: cannot use it ({exc.strerror or exc}"
+                                 f"{': ' + exc.filename if exc.filename else ''})\n")
+                raise SystemExit(2) from None
         quiet_terminal(log_to_file=bool(self.settings.get("LOG_FILE")))
 
     def _create_crawler(self, spidercls) -> Crawler:
