@@ -20,8 +20,11 @@ ranges and decides what counts as a date for an archive:
 - A time zone in the text is dropped before parsing: the date is the calendar
   day as written ("21 фев 2014 23:30 MSK" -> 2014-02-21), never converted,
   whatever the machine's time zone.
-- Numeric dates follow the first language's usual order (ru: day.month.year,
-  en: month/day/year); year-first forms ("2014-02-21") are always year-first.
+- Dotted numeric dates are day first whatever the language ("05.03.2019" is
+  5 March 2019, also with `en`): no country writes month.day.year; the US
+  writes month first with slashes. Other numeric dates follow the first
+  language's usual order (ru: day/month/year, en: month/day/year); year-first
+  forms ("2014-02-21", "2014.02.21") are always year-first.
 """
 from __future__ import annotations
 
@@ -71,6 +74,9 @@ _MAX_RANGE_TRIES = 4
 # Words that open a range ("от Сб 1 до ...", "с 1 по ...", "from 1 to ...").
 _RANGE_START = re.compile(r"(?:^|\s)(?:от|с|со|from|between)\s+", re.IGNORECASE)
 
+# A day.month.year date ("05.03.2019", "5.3.19"): day first in every language that writes it.
+_DOTTED = re.compile(r"(?<![\d.])\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})(?![\d.])")
+
 # A count: digits, optionally grouped by thousands with a space (no-break and
 # narrow no-break spaces are spaces after normalisation) or a comma.
 _COUNT = re.compile(r"\d{1,3}(?:[ ,]\d{3})+(?!\d)|\d+")
@@ -115,8 +121,10 @@ def _clean(text: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _parse_cached(text: str, languages: tuple[str, ...]) -> dt.date | None:
-    parser = _parser(languages)  # first: an unknown language fails on every text
+    check_languages(languages)  # first: an unknown language fails on every text
     text = _clean(text)
+    order = "DMY" if _DOTTED.search(text) else _date_order(languages)
+    parser = _parser(languages, order)
     iso = _iso_date(text)
     if iso:
         return iso
@@ -124,10 +132,10 @@ def _parse_cached(text: str, languages: tuple[str, ...]) -> dt.date | None:
     text = " ".join(pop_tz_offset_from_string(text, as_offset=False)[0].split())
     # The first few separators only: a range is a short thing, and each try parses the rest.
     for separator in itertools.islice(_RANGE_SEPARATOR.finditer(text), _MAX_RANGE_TRIES):
-        first = _range_start(text[:separator.start()], text[separator.end():], languages, parser)
+        first = _range_start(text[:separator.start()], text[separator.end():], languages, order, parser)
         if first:
             return first
-    return _single_date(text, languages, parser)
+    return _single_date(text, languages, order, parser)
 
 
 def _iso_date(text: str) -> dt.date | None:
@@ -140,13 +148,14 @@ def _iso_date(text: str) -> dt.date | None:
         return None
 
 
-def _single_date(text: str, languages: tuple[str, ...], parser: DateDataParser) -> dt.date | None:
+def _single_date(text: str, languages: tuple[str, ...], order: str | None,
+                 parser: DateDataParser) -> dt.date | None:
     """A whole date (month and year shown) that is all of `text`, or else the first one inside it."""
     if not text:
         return None
     found = parser.get_date_data(text).date_obj
     if found is None:
-        settings = _settings(languages)
+        settings = _settings(order)
         hits = search_dates(text, languages=list(languages) or None, settings=settings) or []
         found = next((when for words, when in hits if not _after_a_number(text, words)), None)
     return found.date() if found else None
@@ -158,7 +167,8 @@ def _after_a_number(text: str, words: str) -> bool:
     return re.search(r"\d\s*$", text[:text.find(words)]) is not None
 
 
-def _range_start(left: str, right: str, languages: tuple[str, ...], parser: DateDataParser) -> dt.date | None:
+def _range_start(left: str, right: str, languages: tuple[str, ...], order: str | None,
+                 parser: DateDataParser) -> dt.date | None:
     """The first day of the range `left` - `right`, or None when this is not a range."""
     starts = list(_RANGE_START.finditer(left))
     if starts:
@@ -166,7 +176,7 @@ def _range_start(left: str, right: str, languages: tuple[str, ...], parser: Date
     left = left.strip(" ,.:;")
     if not left or not right:
         return None
-    end = _single_date(right, languages, parser)
+    end = _single_date(right, languages, order, parser)
     if end is None:
         return None
     start = parser.get_date_data(left).date_obj
@@ -174,12 +184,11 @@ def _range_start(left: str, right: str, languages: tuple[str, ...], parser: Date
         return min(start.date(), end)
     # The first day shows only part of a date ("Сб 1", "28 декабря", "июль"):
     # complete it from the last day, going back (28 декабря - 3 января 2022 -> 2021-12-28).
-    order = "DMY" if len(re.findall(r"\d+", left)) == 1 else _date_order(languages)
+    if len(re.findall(r"\d+", left)) == 1:
+        order = "DMY"
     for required in (["day"], ["month"]):
-        settings = {**_settings(languages), "REQUIRE_PARTS": required, "PREFER_DATES_FROM": "past",
+        settings = {**_settings(order), "REQUIRE_PARTS": required, "PREFER_DATES_FROM": "past",
                     "RELATIVE_BASE": dt.datetime.combine(end, dt.time())}
-        if order:
-            settings["DATE_ORDER"] = order
         start = dateparser.parse(left, languages=list(languages) or None, settings=settings)
         # A range spans days or months; dateparser would find "29 февраля" of 2012 before 2 марта 2015.
         if start is not None and (end - start.date()).days <= 366:
@@ -191,7 +200,7 @@ def _date_order(languages: tuple[str, ...]) -> str | None:
     return default_loader.get_locale(languages[0]).info.get("date_order") if languages else None
 
 
-def _settings(languages: tuple[str, ...]) -> dict:
+def _settings(order: str | None) -> dict:
     settings = {
         "PARSERS": _PARSERS,
         "REQUIRE_PARTS": ["month", "year"],
@@ -200,14 +209,12 @@ def _settings(languages: tuple[str, ...]) -> dict:
         "TIMEZONE": "UTC",
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
-    order = _date_order(languages)
     if order:
         settings["DATE_ORDER"] = order
     return settings
 
 
 @functools.lru_cache(maxsize=64)
-def _parser(languages: tuple[str, ...]) -> DateDataParser:
-    """One parser per language list: building one loads the locale data (tens of ms)."""
-    check_languages(languages)
-    return DateDataParser(languages=list(languages) or None, settings=_settings(languages))
+def _parser(languages: tuple[str, ...], order: str | None) -> DateDataParser:
+    """One parser per language list and order: building one loads the locale data (tens of ms)."""
+    return DateDataParser(languages=list(languages) or None, settings=_settings(order))

@@ -137,6 +137,19 @@ def test_numeric_order_follows_the_first_language():
     assert parse_album_date("02/03/2014", ["en", "ru"]) == date(2014, 2, 3)
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("05.03.2019", date(2019, 3, 5)),
+    ("5.3.19", date(2019, 3, 5)),
+    ("Uploaded 05.03.2019", date(2019, 3, 5)),
+    ("05.03.2019 - 07.03.2019", date(2019, 3, 5)),
+    ("2019.03.05", date(2019, 3, 5)),          # year first stays year first
+])
+@pytest.mark.parametrize("languages", [["en"], ["ru"], ["en", "ru"]])
+def test_dotted_dates_are_day_first_in_every_language(text, expected, languages):
+    # Only the US writes the month first, and with slashes: "05.03.2019" is 5 March everywhere.
+    assert parse_album_date(text, languages) == expected
+
+
 def test_no_languages_means_detection():
     assert parse_album_date("21 фев 2014", []) == date(2014, 2, 21)
     assert parse_album_date("February 21, 2014", []) == date(2014, 2, 21)
