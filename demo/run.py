@@ -314,6 +314,10 @@ def scores(evaluate_output: str) -> tuple[str | None, str | None]:
     return grab("precision"), grab("recall")
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'s' * (count != 1)}"
+
+
 def summary(settings: DemoSettings, evaluate_output: str, seconds: float) -> str:
     c = crawl_counts(settings.data / "albums.jsonl")
     results = settings.output
@@ -326,11 +330,11 @@ def summary(settings: DemoSettings, evaluate_output: str, seconds: float) -> str
     return "\n".join([
         "",
         f"==> Demo done in {seconds:.0f} s",
-        f"  crawl:      {c['albums']} albums, {c['photos']} photos linked, {c['saved']} on disk "
-        f"({rel(settings.data / 'photos')}), {len(c['undated'])} album(s) without a date",
+        f"  crawl:      {_n(c['albums'], 'album')}, {_n(c['photos'], 'photo')} linked, {c['saved']} on disk "
+        f"({rel(settings.data / 'photos')}), {_n(len(c['undated']), 'album')} without a date",
         f"  failed:     {failed}",
         f"  incomplete: {incomplete}",
-        f"  found:      {found_count(results / 'matches.csv')} photos of person {SUBJECT} "
+        f"  found:      {_n(found_count(results / 'matches.csv'), 'photo')} of person {SUBJECT} "
         f"({rel(results / 'matches.csv')})",
         f"  accuracy:   precision {precision or '?'}, recall {recall or '?'} (against {rel(TRUTH)})",
         f"  report:     {results / 'report.html'}",

@@ -127,6 +127,8 @@ class ManifestPipeline:
             misses={k: list(v) for k, v in spider.misses.items()},
             omitted=spider.omitted_selectors,
             unreadable_dates=list(spider.unreadable_dates),
+            album_id=spider.profile.album_id,
+            album_id_misses=list(spider.album_id_misses),
             problems={url: problems for url, (_, _, problems) in self.albums.items() if problems},
         )
         reached_all = report.reached_all and bool(self.albums)

@@ -29,11 +29,18 @@ class CrawlReport:
     misses: dict[str, list[str]] = field(default_factory=dict)   # selector key -> pages
     omitted: list[str] = field(default_factory=list)             # optional selectors not in the profile
     unreadable_dates: list[str] = field(default_factory=list)
+    album_id: str | None = None                                   # the site.album_id regex, if any
+    album_id_misses: list[str] = field(default_factory=list)     # album URLs it matched nothing in
     problems: dict[str, list[str]] = field(default_factory=dict)  # album url -> album-level problems
 
     @property
     def reached_all(self) -> bool:
         return self.finish_reason == "finished" and not self.list_errors and not self.unfinished_albums
+
+
+def counted(n: int, word: str, plural: str = "") -> str:
+    """`1 photo`, `2 photos`: the count with its noun in the right number."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
 
 
 def why_incomplete(record: dict, problems: list[str]) -> str:
@@ -43,7 +50,7 @@ def why_incomplete(record: dict, problems: list[str]) -> str:
     reasons = list(problems)
     shown, found = record["displayed_count"], record["found_count"]
     if shown is not None and shown != found:
-        reasons.append(f"the site shows {shown} photos, {found} found")
+        reasons.append(f"the site shows {counted(shown, 'photo')}, {found} found")
     failed = Counter(p["reason"] or "unknown" for p in record["photos"] if p["status"] == FAILED)
     if failed:
         detail = ", ".join(f"{r}" + (f" x{n}" if n > 1 else "") for r, n in failed.most_common())
@@ -107,7 +114,7 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
     failed = sum(p["status"] == FAILED for r in records for p in r["photos"])
     if records:
         lines.append("")
-        lines.append(f"{len(records)} albums, {found} photos found: {saved} on disk "
+        lines.append(f"{counted(len(records), 'album')}, {counted(found, 'photo')} found: {saved} on disk "
                      f"({now} saved now, {already} already saved), {failed} failed.")
         shared = len(shared_photos(records))
         if shared:
@@ -116,7 +123,7 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
 
     incomplete = [r for r in records if not r["complete"]]
     if incomplete:
-        lines.append(f"Not complete ({len(incomplete)} of {len(records)} albums):")
+        lines.append(f"Not complete ({len(incomplete)} of {counted(len(records), 'album')}):")
         for r in incomplete:
             lines.append(f"  {_label(r).rstrip()}  {r['url']}")
             lines.append(f"      {why_incomplete(r, report.problems.get(r['url'], []))}")
@@ -148,14 +155,19 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
         lines.append(f"Albums not finished when the crawl stopped ({len(report.unfinished_albums)}): "
                      + ", ".join(report.unfinished_albums[:EXAMPLES]) + (" ..." if len(report.unfinished_albums) > EXAMPLES else ""))
     if kept_from_before:
-        lines.append(f"Kept from the last crawl in the manifest, not reached this time: {kept_from_before} "
-                     f"album{'s' * (kept_from_before != 1)}.")
+        lines.append(f"Kept from the last crawl in the manifest, not reached this time: "
+                     f"{counted(kept_from_before, 'album')}.")
     for key, pages in sorted(report.misses.items()):
         examples = ", ".join(pages[:EXAMPLES]) + (" ..." if len(pages) > EXAMPLES else "")
-        lines.append(f"Selector site.{key} matched nothing on {len(pages)} page{'s' * (len(pages) != 1)}"
+        lines.append(f"Selector site.{key} matched nothing on {counted(len(pages), 'page')}"
                      f"{MISS_EFFECT.get(key, '')}: {examples}")
     if report.omitted and records:
         lines.append(f"Optional selectors not set (not read): {', '.join(f'site.{k}' for k in report.omitted)}")
+    if report.album_id_misses:
+        n = len(report.album_id_misses)
+        lines.append(f"site.album_id '{report.album_id}' matched nothing in {counted(n, 'album URL')} "
+                     f"(e.g. {report.album_id_misses[0]}): {'its' if n == 1 else 'their'} file names use "
+                     f"the default id (from the end of the URL) instead.")
     if report.unreadable_dates:
         lines.append(f"Dates not understood (albums saved as undated): {'; '.join(report.unreadable_dates[:EXAMPLES])}")
     if records or kept_from_before:

@@ -1,6 +1,7 @@
 """albums.jsonl records and the end-of-crawl summary: complete means nothing is missing."""
 import json
 from datetime import date
+from types import SimpleNamespace
 
 from photoscrape.items import AlbumItem, PhotoEntry
 from photoscrape.manifest import FAILURE_STAT, album_record, read_manifest, write_manifest
@@ -86,10 +87,12 @@ def test_summary_table_and_problems():
 class FakeSpider:
     """What ManifestPipeline reads from the spider at the end."""
 
-    def __init__(self, list_errors=(), open_albums=()):
+    def __init__(self, list_errors=(), open_albums=(), album_id=None, album_id_misses=()):
         self.list_errors = list(list_errors)
         self.open_albums = {u: None for u in open_albums}
         self.misses, self.omitted_selectors, self.unreadable_dates = {}, [], []
+        self.profile = SimpleNamespace(album_id=album_id)
+        self.album_id_misses = list(album_id_misses)
 
 
 def pipeline(tmp_path):
@@ -215,3 +218,21 @@ def test_a_photo_in_two_albums_counts_in_both_and_the_summary_says_it_is_stored_
     assert ("1 photo is in several albums: each album that shows it has it in its folder "
             "(hard links: stored once on disk).") in text
     assert "several albums" not in render(recs[:1], CrawlReport(), "albums.jsonl")
+
+
+def test_one_album_and_one_photo_are_singular_in_the_summary():
+    one = album_record(album(1, ["failed"]), "photos/")
+    text = render([one], CrawlReport(), "albums.jsonl")
+    assert "1 album, 1 photo found: 0 on disk (0 saved now, 0 already saved), 1 failed." in text
+    assert "Not complete (1 of 1 album):" in text
+    short = album_record(album(1, ["saved", "saved"]), "photos/")
+    assert why_incomplete(short, []) == "the site shows 1 photo, 2 found"
+
+
+def test_an_album_id_regex_that_matches_no_album_url_is_named_with_an_example(tmp_path, capsys):
+    pipe = pipeline(tmp_path)
+    pipe.process_item(numbered(1, (0, 0)))
+    misses = ["http://s/album/1/", "http://s/album/2/"]
+    out = close(pipe, FakeSpider(album_id=r"/gallery/(\d+)", album_id_misses=misses), "finished", capsys)
+    assert ("site.album_id '/gallery/(\\d+)' matched nothing in 2 album URLs (e.g. http://s/album/1/): "
+            "their file names use the default id (from the end of the URL) instead.") in out

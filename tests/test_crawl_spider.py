@@ -132,3 +132,18 @@ def test_an_album_page_without_photo_links_is_not_complete():
     empty = AlbumItem(url="http://s/a/2/", order=(0, 1), title="E", count_text="0 photos")
     run(spider.parse_album(html(empty.url, '<div id="grid"></div>'), album=empty, grid_page=0))
     assert empty.problems == [] and spider.misses["photo_links"] == ["http://s/a/1/"]
+
+
+def test_an_album_id_regex_that_matches_no_album_url_is_warned_about_once(caplog):
+    from dataclasses import replace
+    spider = AlbumsSpider(profile=replace(PROFILE, album_id=r"/gallery/(\d+)/"))
+    page = html("http://s/", '<div class="entry"><a class="go" href="/gallery/5/">five</a></div>'
+                             '<div class="entry"><a class="go" href="/a/2/">two</a></div>'
+                             '<div class="entry"><a class="go" href="/a/3/">three</a></div>')
+    with caplog.at_level("WARNING"):
+        requests, _ = run(spider.parse(page, page=0))
+    assert [r.cb_kwargs["album"].album_id for r in requests] == ["5", "2", "3"]
+    assert spider.album_id_misses == ["http://s/a/2/", "http://s/a/3/"]
+    warnings = [r.getMessage() for r in caplog.records if "album_id" in r.getMessage()]
+    assert warnings == ["site.album_id '/gallery/(\\d+)/' matched nothing in the album URL http://s/a/2/: "
+                        "such albums get the default id (from the end of the URL) in their file names"]

@@ -185,6 +185,7 @@ def test_demo_prints_the_crawl_the_photos_found_the_scores_and_the_report(demo):
     out = done.stdout
     assert "crawl summary: 2 albums" in out                      # the crawler's own output is shown
     assert "crawl:      2 albums, 4 photos linked, 3 on disk" in out
+    assert "1 album without a date" in out                       # not "1 album(s)"
     assert "/img/d.jpg: HTTP 404" in out
     assert "Масленица (site says 4, found 2, saved 2)" in out
     assert "found:      2 photos of person 016" in out

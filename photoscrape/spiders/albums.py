@@ -10,6 +10,7 @@ What goes wrong is recorded on the album, never dropped.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import scrapy
@@ -38,6 +39,7 @@ class AlbumsSpider(scrapy.Spider):
         self.list_errors: list[str] = []                # album list pages that could not be read
         self.misses: dict[str, list[str]] = defaultdict(list)   # selector key -> pages it missed on
         self.unreadable_dates: list[str] = []
+        self.album_id_misses: list[str] = []            # album URLs site.album_id matched no part of
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -78,7 +80,7 @@ class AlbumsSpider(scrapy.Spider):
         # given as start URL) is an album too, placed before the albums it lists.
         if page == 0 and response.url not in self.seen_albums and links(response, p.photo_links, base):
             self.seen_albums.add(response.url)
-            album = AlbumItem(url=response.url, order=(page, -1), album_id=album_id(response.url, p.album_id),
+            album = AlbumItem(url=response.url, order=(page, -1), album_id=self.album_key(response.url),
                               title=text(response, p.album_title) or text(response, "title::text"))
             self.open_albums[response.url] = album
             yield from self.parse_album(response, album, grid_page=0)
@@ -106,7 +108,7 @@ class AlbumsSpider(scrapy.Spider):
             if url in self.seen_albums:
                 continue
             self.seen_albums.add(url)
-            album = AlbumItem(url=url, order=(*order, position), album_id=album_id(url, p.album_id))
+            album = AlbumItem(url=url, order=(*order, position), album_id=self.album_key(url))
             if entry is not None:
                 album.title = text(entry, p.album_title)
                 album.date_text = text(entry, p.album_date)
@@ -114,6 +116,20 @@ class AlbumsSpider(scrapy.Spider):
             self.open_albums[url] = album
             yield scrapy.Request(url, self.parse_album, errback=self.album_page_failed,
                                  cb_kwargs={"album": album, "grid_page": 0}, dont_filter=True)
+
+    def album_key(self, url: str) -> str:
+        """The album's id for file names; a site.album_id regex that does not match is
+        reported (once in the log, counted in the summary), not silently replaced."""
+        pattern = self.profile.album_id
+        if pattern:
+            match = re.search(pattern, url)
+            if not (match and match.group(1)):
+                if not self.album_id_misses:
+                    self.logger.warning("site.album_id '%s' matched nothing in the album URL %s: such albums "
+                                        "get the default id (from the end of the URL) in their file names",
+                                        pattern, url)
+                self.album_id_misses.append(url)
+        return album_id(url, pattern)
 
     def list_page_failed(self, failure: Failure):
         reason = failure_reason(failure.value)
