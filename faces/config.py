@@ -33,11 +33,12 @@ class FacesConfig:
     align: str                   # "auto": dlib face chips for Dlib, DeepFace's alignment otherwise
     dlib_runtime: str            # Dlib chips: "numpy" (faces.dlib_resnet, 5x faster) or "deepface" (dlib itself)
     weights_dir: Path            # DEEPFACE_HOME: weights live in <weights_dir>/.deepface/weights/
-    workers: int                 # index worker processes
+    workers: int                 # index worker processes, at most one per CPU core this process may use
     references: Path | None      # photos of the person to find, one face each
     negatives: Path | None       # photos of people who are NOT the person
     output: Path                 # matches.csv, photos/, report.html
     strategy: str                # "default" (expanding, drift-resistant) or "seed" (the user's method)
+    workers_asked: int = 0       # faces.workers as written, when it was more than the cores (else 0)
 
     @property
     def manifest(self) -> Path:
@@ -66,7 +67,7 @@ FACES_KEYS: dict[str, tuple[object, str]] = {
     "align": ("auto", "choice"),
     "dlib_runtime": ("numpy", "choice"),
     "weights_dir": ("models", "path"),
-    "workers": (0, "count"),          # 0 = one per CPU core
+    "workers": (0, "count"),          # 0 = one per CPU core; more than the cores is capped (see cpu_cores)
     "references": ("references", "optional_path"),
     "negatives": (None, "optional_path"),
     "output": ("results", "path"),
@@ -96,13 +97,27 @@ def config_file(explicit: str | os.PathLike | None = None) -> Path:
     return Path(name).expanduser().resolve()
 
 
+def cpu_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, e.g. under taskset or a container)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):     # not Linux
+        return os.cpu_count() or 1
+
+
 def read_yaml(path: Path) -> dict:
-    """The settings file as a mapping; a missing or malformed file is a UserError."""
+    """The settings file as a mapping; a missing, non-UTF-8 or malformed file is a UserError."""
     if not path.is_file():
         raise UserError(f"{path}: settings file not found (run from the repository folder, "
                         f"or set PHOTOSCRAPE_CONFIG / --config)")
+    raw = path.read_bytes()
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise UserError(f"{path} line {line}: not UTF-8 text (save the file as UTF-8)") from None
+    try:
+        doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -135,11 +150,36 @@ def load_config(explicit: str | os.PathLike | None = None, **overrides) -> Faces
     data = doc.get("data", "data")
     if not isinstance(data, str) or not data.strip():
         raise UserError(f"{path}: data: expected a folder path, got {data!r}")
-    if not values["workers"]:
-        values["workers"] = os.cpu_count() or 1
-    cfg = FacesConfig(config_path=path, data_dir=(base / data).resolve(), **values)
-    _check_output(cfg, from_command_line={k for k, v in overrides.items() if v is not None})
+    data_dir = (base / Path(data).expanduser()).resolve()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise UserError(f"{path}: data: {data_dir} is a file, not a folder (name the folder that holds "
+                        f"photos/ and albums.jsonl)")
+    # More processes than cores only makes them fight: each holds a model and ~1 s of work per photo.
+    cores = cpu_cores()
+    asked = values["workers"]
+    values["workers"] = min(asked, cores) if asked else cores
+    cfg = FacesConfig(config_path=path, data_dir=data_dir, workers_asked=asked if asked > cores else 0, **values)
+    from_command_line = {k for k, v in overrides.items() if v is not None}
+    _check_output(cfg, from_command_line)
+    _check_negatives(cfg)
     return cfg
+
+
+def _check_negatives(cfg: FacesConfig) -> None:
+    """The negatives must be other photos than the references: the same face on both sides finds nothing."""
+    refs, negs = cfg.references, cfg.negatives
+    if refs is None or negs is None:
+        return
+    if refs == negs:
+        problem = "is also the references folder"
+    elif negs.is_relative_to(refs):
+        problem = f"is inside the references folder {refs}"
+    elif refs.is_relative_to(negs):
+        problem = f"contains the references folder {refs}"
+    else:
+        return
+    raise UserError(f"{cfg.config_path}: faces.negatives: {negs} {problem}: the person's own photos would count against them and "
+                    f"nothing would be found (keep the photos of other people in a folder of their own)")
 
 
 def _check_output(cfg: FacesConfig, from_command_line: set[str]) -> None:

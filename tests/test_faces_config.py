@@ -100,3 +100,47 @@ def test_references_inside_the_output_are_refused_and_the_command_line_is_named(
     with pytest.raises(UserError, match="faces.output: .* contains the references folder"):
         load_config(path)
     assert load_config(path, output="elsewhere").output == tmp_path / "elsewhere"
+
+
+def test_workers_are_capped_at_the_cpu_cores(tmp_path, monkeypatch):
+    monkeypatch.setattr("faces.config.os.sched_getaffinity", lambda pid: {0, 1})
+    asked = load_config(write(tmp_path, "faces:\n  workers: 100\n"))
+    assert (asked.workers, asked.workers_asked) == (2, 100)
+    assert (load_config(write(tmp_path, "faces:\n  workers: 1\n")).workers_asked,
+            load_config(write(tmp_path, "faces:\n  workers: 0\n")).workers) == (0, 2)
+
+
+def test_a_tilde_in_data_means_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    cfg = load_config(write(tmp_path, "data: ~/albumsdata\nfaces:\n  references: ~/refs\n"))
+    assert cfg.data_dir == tmp_path / "home" / "albumsdata"
+    assert cfg.references == tmp_path / "home" / "refs"
+
+
+def test_a_settings_file_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "l1.yaml"
+    path.write_bytes(b"faces: {}\ndata: d\xe9\n")
+    with pytest.raises(UserError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path} line 2: not UTF-8 text (save the file as UTF-8)"
+
+
+def test_data_naming_a_file_is_one_line(tmp_path):
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "photos.zip").write_bytes(b"PK")
+    with pytest.raises(UserError) as err:
+        load_config(write(tmp_path, "data: photos.zip\n"))
+    assert f"data: {tmp_path / 'conf' / 'photos.zip'} is a file, not a folder" in str(err.value)
+
+
+@pytest.mark.parametrize("negatives, needle", [
+    ("me", "is also the references folder"),
+    ("me/friends", "is inside the references folder"),
+    (".", "contains the references folder"),
+])
+def test_negatives_overlapping_the_references_are_refused(tmp_path, negatives, needle):
+    text = f"faces:\n  references: me\n  negatives: {negatives}\n  output: {tmp_path / 'out'}\n"
+    with pytest.raises(UserError) as err:
+        load_config(write(tmp_path, text))
+    assert str(err.value).startswith(f"{tmp_path / 'conf' / 'settings.yaml'}: faces.negatives: ")
+    assert needle in str(err.value) and "\n" not in str(err.value)
