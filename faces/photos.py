@@ -36,6 +36,7 @@ class Listed:
 class Listing:
     photos: list[Listed] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)         # in the manifest, not on disk
+    unreadable: list[tuple[str, str]] = field(default_factory=list)   # (path, why): a broken link, no permission
     problems: list[str] = field(default_factory=list)        # manifest lines that could not be read
 
 
@@ -55,9 +56,23 @@ def list_photos(cfg: FacesConfig) -> Listing:
         else:
             listing.missing.append(_relative(entry.path, cfg.data_dir))
     if cfg.photos_dir.is_dir():
-        listing.photos += [Listed(path) for path in map(_absolute, image_files(cfg.photos_dir))
-                           if path not in seen]
+        for path in map(_absolute, image_files(cfg.photos_dir)):
+            if path in seen:
+                continue
+            if path.is_file():
+                listing.photos.append(Listed(path))
+            else:     # a symbolic link to nothing, or a folder named like a photo
+                listing.unreadable.append((_relative(path, cfg.data_dir), _not_a_file(path)))
     return listing
+
+
+def _not_a_file(path: Path) -> str:
+    if path.is_symlink():
+        try:
+            return f"broken symbolic link (to {os.readlink(path)}, which does not exist)"
+        except OSError:
+            return "broken symbolic link"
+    return "not a file" if path.exists() else "file not found"
 
 
 def _manifest_photos(manifest: Path, problems: list[str]) -> Iterator[Listed]:
@@ -96,14 +111,22 @@ def _relative(path: Path, data_dir: Path) -> str:
 
 
 def file_records(listing: Listing, data_dir: Path, known: dict[str, FileRecord]) -> list[FileRecord]:
-    """A FileRecord per listed photo; unchanged files (same size and mtime) are not read again."""
+    """A FileRecord per listed photo; unchanged files (same size and mtime) are not read again.
+
+    A file that cannot be read (no permission, deleted since it was listed) is
+    added to `listing.unreadable` with the reason instead: one bad file must not stop the run.
+    """
     records = []
     for photo in listing.photos:
         rel = _relative(photo.path, data_dir)
-        stat = photo.path.stat()
-        old = known.get(rel)
-        unchanged = old is not None and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
-        checksum = old.checksum if unchanged else file_checksum(photo.path)
+        try:
+            stat = photo.path.stat()
+            old = known.get(rel)
+            unchanged = old is not None and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+            checksum = old.checksum if unchanged else file_checksum(photo.path)
+        except OSError as exc:
+            listing.unreadable.append((rel, f"cannot read the file: {exc.strerror or exc}"))
+            continue
         if photo.in_manifest:
             album_date = photo.album_date
         elif unchanged:

@@ -96,3 +96,16 @@ def test_same_content_pairs_each_copy_with_the_first_file_by_path():
     assert same_content(records) == [("photos/2014 b/2.jpg", "photos/2006 a/4.jpg"),
                                      ("photos/2014 b/3.jpg", "photos/2011/5.jpg"),
                                      ("photos/mine/x.jpg", "photos/2006 a/4.jpg")]
+
+
+def test_a_broken_link_or_an_unreadable_file_is_listed_as_failed_not_fatal(cfg):
+    write_image(cfg.data_dir / "photos/mine/ok.jpg")
+    (cfg.data_dir / "photos/mine/broken.jpg").symlink_to("/nowhere/broken.jpg")
+    listing = list_photos(cfg)
+    assert [p.path.name for p in listing.photos] == ["ok.jpg"]
+    assert listing.unreadable == [("photos/mine/broken.jpg",
+                                   "broken symbolic link (to /nowhere/broken.jpg, which does not exist)")]
+
+    (cfg.data_dir / "photos/mine/ok.jpg").unlink()              # gone between listing and reading
+    assert file_records(listing, cfg.data_dir, {}) == []
+    assert listing.unreadable[1] == ("photos/mine/ok.jpg", "cannot read the file: No such file or directory")
