@@ -6,9 +6,11 @@ The photos are the crawl manifest's plus any image dropped under
 does new photos, a touched or renamed file is not embedded again, and a killed
 run loses at most the batch in flight.
 
-Worker processes (faces.workers, default one per core) each load the models
-once; the main process reads the manifest, hashes files and is the only one
-writing to SQLite. `faces.match` calls `update_index(cfg)` before matching.
+Worker processes (faces.workers, default and at most one per core) each load
+the models once; the main process reads the manifest, hashes files and is the
+only one writing to SQLite. `faces.match` calls `update_index(cfg)` before
+matching. One run indexes a data folder at a time (faces.lock); a crawl still
+running there is named, and what it saved so far is indexed.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from faces import weights
 from faces.cli import parser, run
 from faces.config import FacesConfig, UserError, load_config
 from faces.images import UnreadableImage, load_rgb
+from faces.lock import crawl_running, index_lock
 from faces.photos import file_records, list_photos, same_content
 from faces.store import Key, Store
 
@@ -78,7 +81,10 @@ _worker_load_error: str | None = None
 def _start_worker(cfg: FacesConfig, parent_pid: int) -> None:
     """Process-pool initializer: one thread per worker, models loaded once, Ctrl-C left to the main process."""
     global _worker_encoder, _worker_load_error
+    # Ctrl-C and `kill -- -PGID` reach the whole process group: the main process stops the
+    # pool (the photos in flight finish); a worker dying first would fail its photo instead.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with_parent(parent_pid)
     for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         os.environ[var] = "1"
@@ -104,7 +110,8 @@ def _die_with_parent(parent_pid: int) -> None:
     """Ask Linux to end this worker when the main process dies (even by SIGKILL).
 
     Without it, killing `faces.index` or `faces.match` leaves the workers
-    running as orphans, each holding a loaded model. Elsewhere: no-op.
+    running as orphans, each holding a loaded model. SIGKILL: the workers
+    ignore SIGTERM (see _start_worker). Elsewhere: no-op.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -112,7 +119,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
     PR_SET_PDEATHSIG = 1
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         return
     if os.getppid() != parent_pid:   # the parent died before the request took effect
@@ -186,6 +193,7 @@ class IndexReport:
     missing: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    crawl_pid: str | None = None                           # a crawl still filling the data folder
 
     def summary(self, store_path: Path | None = None, shown: int = 10) -> str:
         detector, model, align = self.key
@@ -194,6 +202,9 @@ class IndexReport:
             lines.append(f"Indexed {_count(self.indexed, 'photo')} with {detector} + {model} ({align} alignment) "
                          f"in {_duration(self.seconds)}: {_count(self.faces, 'face')} found, "
                          f"{_count(self.no_face, 'photo')} with no face, {len(self.failed)} failed.")
+        elif not self.listed:
+            lines.append("Nothing to index yet: albums.jsonl lists no saved photo and photos/ holds none"
+                         + (" (the crawl is still running)." if self.crawl_pid else "."))
         else:
             distinct = f" ({self.listed - len(self.copies)} distinct photos)" if self.copies else ""
             lines.append(f"Nothing new to index: all {self.listed} photo files{distinct} were seen before with "
@@ -222,22 +233,45 @@ class IndexReport:
 
 
 def update_index(cfg: FacesConfig, *, encoder=None, retry_failed: bool = False,
-                 progress: bool | None = None) -> IndexReport:
+                 progress: bool | None = None, wait: bool = False) -> IndexReport:
     """Index what is new under cfg's (detector, model, align); return what was done.
 
     `encoder`: an already loaded faces.embed.FaceEncoder for cfg, used in this
     process instead of starting workers. `progress`: a bar (tqdm) when None and
-    stderr is a terminal, else a log line every 30 s.
+    stderr is a terminal, else a log line every 30 s. `wait`: when another run
+    is indexing the data folder, wait for it (saying so) instead of raising
+    faces.lock.IndexBusy.
+
+    Ctrl-C (or SIGTERM, see faces.cli) while photos are indexed raises
+    KeyboardInterrupt with a message saying how far it got; what is done is kept.
     """
     start = time.monotonic()
     weights.prepare(cfg)                  # a missing weight file stops us before any photo is read
+
+    def waiting(pid: str) -> None:
+        log.info("another faces.index or faces.match (pid %s) is indexing %s: waiting for it to end "
+                 "(Ctrl-C to stop)", pid, cfg.data_dir)
+
+    with index_lock(cfg.data_dir, on_wait=waiting if wait else None):
+        report = _update(cfg, encoder, retry_failed, progress)
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def _update(cfg: FacesConfig, encoder, retry_failed: bool, progress: bool | None) -> IndexReport:
     key: Key = (cfg.detector_backend, cfg.model_name, cfg.alignment)
+    crawl_pid = crawl_running(cfg.data_dir)
+    if crawl_pid is not None:
+        log.info("a crawl is still running in %s (pid %s): indexing the photos saved so far; "
+                 "run again when it ends", cfg.data_dir, crawl_pid)
     listing = list_photos(cfg)
-    report = IndexReport(key, listed=len(listing.photos), missing=listing.missing, problems=listing.problems)
+    report = IndexReport(key, listed=len(listing.photos), missing=listing.missing, problems=listing.problems,
+                         crawl_pid=crawl_pid)
     with Store(cfg.store_path) as store:
         if len(listing.photos) > 500:
             log.info("checking %d photo files...", len(listing.photos))
         records = file_records(listing, cfg.data_dir, store.known_files())
+        report.failed += listing.unreadable         # broken links and the like: not in the index, named each run
         store.replace_files(records)
         store.commit()
         report.copies = same_content(records)
@@ -249,10 +283,13 @@ def update_index(cfg: FacesConfig, *, encoder=None, retry_failed: bool = False,
         workers = min(cfg.workers, len(jobs))
         if jobs:
             extra = report.pending_files - len(jobs)
-            log.info("indexing %s%s with %s + %s (%s alignment), %s", _count(len(jobs), "new photo"),
+            capped = (f" (faces.workers: {cfg.workers_asked} is more than the {cfg.workers} CPU cores: "
+                      f"at most {cfg.workers})" if cfg.workers_asked and encoder is None else "")
+            log.info("indexing %s%s with %s + %s (%s alignment), %s%s", _count(len(jobs), "new photo"),
                      f" (in {report.pending_files} files: {_count(extra, 'copy', 'copies')} of another, "
                      f"indexed once)" if extra else "", *key,
-                     f"{workers} worker processes" if workers > 1 and encoder is None else "in this process")
+                     f"{workers} worker processes" if workers > 1 and encoder is None else "in this process",
+                     capped)
         if not jobs:
             outcomes: Iterator[Outcome] = iter(())
         elif encoder is not None or workers <= 1:
@@ -276,12 +313,16 @@ def update_index(cfg: FacesConfig, *, encoder=None, retry_failed: bool = False,
                 if uncommitted >= BATCH_PHOTOS or time.monotonic() - last_commit >= BATCH_SECONDS:
                     store.commit()
                     uncommitted, last_commit = 0, time.monotonic()
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"interrupted after {bar.done} of {_count(len(jobs), 'photo')}; "
+                                    f"they are saved, run again to index the rest") from None
         finally:
+            if hasattr(outcomes, "close"):
+                outcomes.close()          # the worker pool stops now, not when garbage is collected
             store.commit()                # Ctrl-C or an error: keep what is done
             bar.close()
         done = {path for path, _ in report.failed}
         report.failed_before = [row for row in store.failures(key) if row[0] not in done]
-    report.seconds = time.monotonic() - start
     return report
 
 

@@ -92,6 +92,16 @@ def settings(folder: Path, **faces) -> Path:
     return path
 
 
+def fgnet_photos(root: Path, first: int, stop: int) -> list[str]:
+    """FG-NET photos number first..stop-1 (by name) copied into <root>/data/photos/; their names."""
+    photos = root / "data" / "photos"
+    photos.mkdir(parents=True)
+    names = sorted(p.name for p in (FGNET / "images").iterdir())[first:stop]
+    for name in names:
+        shutil.copy(FGNET / "images" / name, photos / name)
+    return names
+
+
 @pytest.fixture(scope="module")
 def encoder(bench_kit, deepface_home, tmp_path_factory) -> FaceEncoder:
     return FaceEncoder(load_config(settings(tmp_path_factory.mktemp("enc"))))
@@ -266,11 +276,7 @@ def test_switching_detectors_keeps_every_index(project, encoder):
 
 
 def test_a_killed_run_loses_at_most_the_batch_in_flight(bench_kit, deepface_home, tmp_path):
-    photos = tmp_path / "data" / "photos"
-    photos.mkdir(parents=True)
-    names = sorted(p.name for p in (FGNET / "images").iterdir())[:30]
-    for name in names:
-        shutil.copy(FGNET / "images" / name, photos / name)
+    names = fgnet_photos(tmp_path, 0, 30)
     config = settings(tmp_path, workers=2)
     db_path = tmp_path / "data" / "faces.sqlite"
     command = [sys.executable, "-m", "faces.index", "--config", str(config)]
@@ -315,11 +321,7 @@ def _workers_of(pid: int) -> list[int]:
 
 
 def test_a_dead_worker_fails_only_the_photos_in_flight(bench_kit, deepface_home, tmp_path):
-    photos = tmp_path / "data" / "photos"
-    photos.mkdir(parents=True)
-    names = sorted(p.name for p in (FGNET / "images").iterdir())[100:120]
-    for name in names:
-        shutil.copy(FGNET / "images" / name, photos / name)
+    names = fgnet_photos(tmp_path, 100, 120)
     command = [sys.executable, "-m", "faces.index", "--config", str(settings(tmp_path, workers=2))]
     run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -338,10 +340,7 @@ def test_a_dead_worker_fails_only_the_photos_in_flight(bench_kit, deepface_home,
 
 
 def test_workers_end_when_the_main_process_is_killed(bench_kit, deepface_home, tmp_path):
-    photos = tmp_path / "data" / "photos"
-    photos.mkdir(parents=True)
-    for name in sorted(p.name for p in (FGNET / "images").iterdir())[200:220]:
-        shutil.copy(FGNET / "images" / name, photos / name)
+    fgnet_photos(tmp_path, 200, 220)
     command = [sys.executable, "-m", "faces.index", "--config", str(settings(tmp_path, workers=2))]
     run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -360,3 +359,55 @@ def test_workers_end_when_the_main_process_is_killed(bench_kit, deepface_home, t
     for pid in alive:
         os.kill(pid, signal.SIGKILL)
     assert alive == [], "orphaned index workers kept running after the main process died"
+
+
+def _run_until_first_batch(command: list[str], db_path: Path, before: int = 0) -> tuple[subprocess.Popen, int]:
+    """Start `command` in its own process group; return it and the photos indexed, once more than `before`."""
+    run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    deadline = time.monotonic() + 240
+    done = before
+    while done == before and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            if db_path.exists():
+                with sqlite3.connect(db_path, timeout=30) as db:
+                    done = db.execute("SELECT COUNT(*) FROM scans").fetchone()[0]
+        except sqlite3.OperationalError:       # the tables are not created yet
+            pass
+    return run, done
+
+
+def test_ctrl_c_and_sigterm_say_how_far_indexing_got(bench_kit, deepface_home, tmp_path):
+    from faces.config import cpu_cores
+
+    names = fgnet_photos(tmp_path, 300, 360)
+    db_path = tmp_path / "data" / "faces.sqlite"
+    command = [sys.executable, "-m", "faces.index", "--config", str(settings(tmp_path, workers=100))]
+
+    run, done = _run_until_first_batch(command, db_path)
+    assert run.poll() is None and done, "the run should still be going after its first batch"
+    os.killpg(run.pid, signal.SIGINT)                      # Ctrl-C: the whole foreground group
+    _, err = run.communicate(timeout=120)
+    with sqlite3.connect(db_path) as db:
+        saved = db.execute("SELECT COUNT(*) FROM scans").fetchone()[0]
+    assert run.returncode == 130
+    cores = cpu_cores()
+    assert err.splitlines()[0] == (f"indexing {len(names)} new photos with dlib + Dlib (chip alignment), "
+                                   f"{cores} worker processes (faces.workers: 100 is more than the {cores} CPU "
+                                   f"cores: at most {cores})")
+    assert err.splitlines()[-1] == (f"interrupted after {saved} of {len(names)} photos; they are saved, "
+                                    f"run again to index the rest")
+    assert "Traceback" not in err and "leaked" not in err
+
+    run, done = _run_until_first_batch(command, db_path, saved)     # `kill PID`, as a script stopping it would
+    assert run.poll() is None and done > saved
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=120)
+    with sqlite3.connect(db_path) as db:
+        now = db.execute("SELECT COUNT(*) FROM scans").fetchone()[0]
+    assert run.returncode == 143
+    assert err.splitlines()[-1] == (f"interrupted after {now - saved} of {len(names) - saved} photos; "
+                                    f"they are saved, run again to index the rest")
+    assert "Traceback" not in err and "leaked semaphore" not in err and "resource_tracker" not in err
+    assert not _workers_of(run.pid)
