@@ -89,12 +89,15 @@ def reference_hits(faces: Sequence[ReferenceFace]) -> list:
 
 
 def round_summary(by_round: Counter) -> str:
-    """'12 from the reference photos, 30 in round 1, 9 in rounds 2-5'."""
+    """'12 in round 0 (like a reference photo), 30 in round 1, 9 in rounds 2-5'.
+
+    "round 0" as in report.html, matches.csv's `iteration` and the README.
+    """
     if not by_round:
         return ""
     parts = []
     if by_round.get(0):
-        parts.append(f"{by_round[0]} from the reference photos")
+        parts.append(f"{by_round[0]} in round 0 (like a reference photo)")
     if by_round.get(1):
         parts.append(f"{by_round[1]} in round 1")
     later = sorted(r for r in by_round if r >= 2)
@@ -105,11 +108,14 @@ def round_summary(by_round: Counter) -> str:
 
 
 def summary_lines(outcome: Outcome, table: FaceTable, references: int, strategy: str, seconds: float) -> list[str]:
-    """What faces.match prints: every count names what it counts; found photos = rows of matches.csv."""
+    """What faces.match prints: every count names what it counts; found photos = rows of matches.csv.
+
+    `seconds`: the search alone (references, expansion, report), not the indexing before it.
+    """
     found = len(outcome.found)
     rounds = round_summary(outcome.by_round)
-    lines = [f"Found {_count(found, 'photo')} of the person{f' ({rounds})' if rounds else ''}, "
-             f"one row each in matches.csv."]
+    lines = [f"Found {_count(found, 'photo')} of the person, one row each in matches.csv"
+             + (f": {rounds}." if rounds else ".")]
     if outcome.copies:
         lines.append(f"{outcome.copies} of these {'is a byte-identical copy' if outcome.copies == 1 else 'are byte-identical copies'} "
                      f"of another found photo (the same picture in two albums, or saved twice): "
@@ -146,13 +152,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     reference_files(cfg.references, "reference")          # a wrong folder stops us before any indexing
     if cfg.negatives is not None:
         reference_files(cfg.negatives, "negative")
-    start = time.monotonic()
-
     from faces.index import update_index                    # imports the index machinery only when run
 
-    indexed = update_index(cfg)
+    # Another run indexing this data folder: wait for it rather than stop, since this
+    # run's own work (the search) still has to be done once the index is complete.
+    indexed = update_index(cfg, wait=True)
     if indexed.pending or indexed.failed:
         print(indexed.summary())
+    try:
+        return _search_and_report(cfg)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt("interrupted while searching; the face index is complete and saved, "
+                                "run again to search (nothing is indexed twice)") from None
+
+
+def _search_and_report(cfg: FacesConfig) -> int:
+    start = time.monotonic()
 
     from faces.embed import FaceEncoder
 
@@ -168,9 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = {
         "strategy": expansion.describe(params),
-        "references": f"{cfg.references} ({len(references)} photos)",
-        "negatives": f"{cfg.negatives} ({len(negatives)} photos)" if cfg.negatives is not None else "none",
-        "faces": f"{len(table)} faces in {len(table.photos)} indexed photo files ({cfg.detector_backend} detector, "
+        "references": f"{cfg.references} ({_count(len(references), 'photo')})",
+        "negatives": f"{cfg.negatives} ({_count(len(negatives), 'photo')})" if cfg.negatives is not None else "none",
+        "faces": f"{_count(len(table), 'face')} in {_count(len(table.photos), 'indexed photo file')} "
+                 f"({cfg.detector_backend} detector, "
                  f"{cfg.model_name} model, {cfg.alignment} alignment)",
     }
     report = write_results(cfg.output, outcome.found, reference_hits(references), outcome.near_misses,

@@ -16,7 +16,7 @@ matches.csv (UTF-8, comma-separated), sorted by album date (undated last), then 
     album_date  YYYY-MM-DD; '' when the album shows no date
     score       0..1, higher = surer, 4 decimals
     face_box    "x,y,w,h": the face in pixels of the upright photo (EXIF orientation applied)
-    iteration   0 = found by the seed references, n = joined in round n
+    iteration   0 = found directly by a reference face (round 0), n = joined in round n
 
 Every run replaces photos/, thumbs/, matches.csv and report.html together: the new
 set is built in a hidden staging folder and renamed into place, so nothing from an
@@ -65,7 +65,7 @@ class FaceHit:
     path: the photo file (absolute). url: its source URL, '' when not from a crawl.
     album_date: the album's date, None when unknown. box: (x, y, w, h) in pixels of
     the upright photo (EXIF orientation applied). score: 0..1, higher = surer.
-    iteration: 0 = found by the seed references, n = joined in round n.
+    iteration: 0 = found directly by a reference face (round 0), n = joined in round n.
     album: the album's title when known ('' groups by the photo's folder instead).
     same_as: other found photo files with the very same bytes (a photo reposted in
     another album): the report says so on the card.
@@ -322,7 +322,7 @@ def _long_date(d: date) -> str:
 
 
 def _round_label(iteration: int) -> str:
-    return "seed" if iteration == 0 else f"round {iteration}"
+    return f"round {iteration}"    # round 0 too: the name faces.match's output, matches.csv and the README use
 
 
 def _plural(n: int, word: str, plural: str = "") -> str:
@@ -435,7 +435,7 @@ figcaption .score { font-weight:700; font-variant-numeric:tabular-nums; }
 figcaption .name { display:block; color:var(--muted); overflow-wrap:anywhere; font-size:12px; }
 figcaption .meta { display:block; font-size:12px; color:var(--muted); }
 .badge { font-size:11px; padding:1px 7px; border-radius:10px; background:var(--line); color:var(--ink); }
-.badge.seed { background:#d9f2e3; color:#14532d; }
+.badge.round0 { background:#d9f2e3; color:#14532d; }
 .badge.round { background:#dde7fb; color:#1e3a8a; }
 .empty { padding:18px; background:var(--card); border:1px dashed var(--line); border-radius:10px; }
 footer { padding:30px 20px 40px; color:var(--muted); font-size:13px; }
@@ -455,7 +455,7 @@ def _figure(hit: FaceHit, thumb: str | None, full_href: str | None, kind: str, c
     if kind == "ref":
         return f'<figure>{img}<figcaption>{name}</figcaption></figure>'
     badge = ("" if kind == "miss" else
-             f'<span class="badge {"seed" if hit.iteration == 0 else "round"}">{_h(_round_label(hit.iteration))}</span>')
+             f'<span class="badge {"round0" if hit.iteration == 0 else "round"}">{_h(_round_label(hit.iteration))}</span>')
     meta = []
     if kind == "miss":      # near misses are not grouped by album: say which
         meta.append(_h(" ".join(x for x in (hit.album_date.isoformat() if hit.album_date else "",
@@ -502,7 +502,7 @@ def render_report(found: Sequence[FaceHit], references: Sequence[FaceHit], near_
 the photos are in <a href="photos/">photos/</a>, the list in <a href="matches.csv">matches.csv</a></p>
 <ul class="stats">"""]
     for it in sorted(rounds):
-        what = "found by the references" if it == 0 else f"joined in round {it}"
+        what = "in round 0 (like a reference face)" if it == 0 else f"joined in round {it}"
         parts.append(f"<li><b>{rounds[it]}</b> {_h(what)}</li>")
     parts.append("</ul>")
     if settings:
@@ -554,6 +554,6 @@ the photos are in <a href="photos/">photos/</a>, the list in <a href="matches.cs
     else:
         parts.append('<p class="empty">No candidates below the bar.</p>')
     parts.append(f'</main><footer>Written by <code>python -m faces.match</code>. Score: 0–1, higher = surer. '
-                 f'"seed" = found by the reference faces; "round n" = joined in round n of the expansion.'
+                 f'"round 0" = found directly by a reference face; "round n" = joined in round n of the expansion.'
                  f'</footer></body></html>\n')
     return "\n".join(parts)

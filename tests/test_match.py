@@ -52,7 +52,7 @@ def test_a_photo_is_found_once_however_many_of_its_faces_joined():
     assert [(h.path.name, h.box, h.score, h.iteration) for h in out.found] == [("0.jpg", (4, 5, 6, 7), 0.9, 1)]
     assert out.by_round == Counter({1: 1}) and out.copies == 0
     lines = summary_lines(out, table, 2, "seed", 3.2)
-    assert lines[0] == "Found 1 photo of the person (1 in round 1), one row each in matches.csv."
+    assert lines[0] == "Found 1 photo of the person, one row each in matches.csv: 1 in round 1."
     assert lines[1] == "Searched 4 faces in 2 indexed photo files with 2 reference photos, strategy seed, in 3 s."
     assert lines[2].startswith("Near misses: 1 photo whose best face fell just below the bar, shown in the report")
 
@@ -67,7 +67,7 @@ def test_byte_identical_files_are_each_found_and_said_to_be_the_same_photo():
         ("0.jpg", ["1.jpg"]), ("1.jpg", ["0.jpg"]), ("2.jpg", [])]
     assert out.copies == 1
     lines = summary_lines(out, table, 1, "default", 0)
-    assert lines[0] == "Found 3 photos of the person (2 from the reference photos, 1 in round 1), one row each in matches.csv."
+    assert lines[0] == "Found 3 photos of the person, one row each in matches.csv: 2 in round 0 (like a reference photo), 1 in round 1."
     assert lines[1].startswith("1 of these is a byte-identical copy of another found photo")
     assert lines[2] == ("Searched 3 faces in 3 indexed photo files (2 distinct: 1 file is a copy of another) "
                         "with 1 reference photo, strategy default, in 0 s.")
@@ -84,7 +84,7 @@ def test_search_runs_expand_on_the_table_and_refuses_other_dimensions():
 def test_round_summary():
     assert round_summary(Counter()) == ""
     assert round_summary(Counter({0: 12, 1: 30, 2: 5, 5: 4})) == \
-        "12 from the reference photos, 30 in round 1, 9 in rounds 2-5"
+        "12 in round 0 (like a reference photo), 30 in round 1, 9 in rounds 2-5"
     assert round_summary(Counter({1: 2, 3: 1})) == "2 in round 1, 1 in round 3"
 
 
@@ -160,6 +160,8 @@ def test_match_finds_the_person_across_years_and_writes_the_results(bench_kit, d
                                 "complete": True, "photos": [{"url": url, "path": rel, "status": "saved",
                                                               "reason": None, "checksum": None, "date": None}]},
                                ensure_ascii=False) + "\n")
+    (data / "photos" / "mine").mkdir()
+    (data / "photos" / "mine" / "broken.jpg").symlink_to("/nowhere/broken.jpg")    # listed as failed, not fatal
     refs = tmp_path / "refs"
     refs.mkdir()
     for name in ("026A06.JPG", "026A07.JPG"):
@@ -170,6 +172,10 @@ def test_match_finds_the_person_across_years_and_writes_the_results(bench_kit, d
     out = run_match(tmp_path)
     assert out.returncode == 0, out.stderr
     assert "Found 6 photos of the person" in out.stdout
+    assert "Indexed 8 photos with dlib + Dlib (chip alignment)" in out.stdout and "1 failed." in out.stdout
+    assert "  photos/mine/broken.jpg: broken symbolic link (to /nowhere/broken.jpg, which does not exist)" \
+        in out.stdout
+    assert "Traceback" not in out.stderr
     assert f"Report:  {tmp_path / 'results' / 'report.html'}" in out.stdout
     with (tmp_path / "results" / "matches.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -189,4 +195,5 @@ def test_match_finds_the_person_across_years_and_writes_the_results(bench_kit, d
     out = run_match(tmp_path, "--strategy", "seed", "--output", str(tmp_path / "seed-results"))
     assert out.returncode == 0, out.stderr
     assert "Indexed" not in out.stdout
+    assert "Nothing new to index" in out.stdout and "photos/mine/broken.jpg: broken symbolic link" in out.stdout
     assert "seed: any face within 0.54" in (tmp_path / "seed-results" / "report.html").read_text(encoding="utf-8")

@@ -328,7 +328,7 @@ def test_summary_counts_photos_albums_years_and_rounds(tmp_path):
     text = write_results(tmp_path / "out", found, [], [], settings={"strategy": "default"}).read_text("utf-8")
     words = " ".join(" ".join(Page(text).text).split())
     assert "5 photos found in 4 albums, 2003–2008" in words
-    assert "2 found by the references" in words and "2 joined in round 1" in words and "1 joined in round 2" in words
+    assert "2 in round 0 (like a reference face)" in words and "seed" not in words   # one name: round 0 and "2 joined in round 1" in words and "1 joined in round 2" in words
     assert "strategy default" in words
     assert words.index("2003 · 2 photos") < words.index("2005 · 1 photo") < words.index("2008 · 1 photo") \
         < words.index("Undated · 1 photo")
