@@ -10,6 +10,7 @@ are NOT the person (the friend with the same glasses), read the same way.
 """
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,9 @@ def read_faces(folder: Path, encoder: Encoder, what: str = "reference",
             continue
         faces = encoder.faces(rgb)
         if not faces:
-            _problem(f"{path}: no face found in this {what} photo (use a photo where the face "
+            why = dropped_by_settings(encoder, rgb)
+            _problem(f"{path}: no face kept in this {what} photo: {why}" if why else
+                     f"{path}: no face found in this {what} photo (use a photo where the face "
                      f"is clear, frontal and at least ~40 pixels wide, or remove it)", skipped)
             continue
         largest = max(faces, key=lambda f: f.box[2] * f.box[3])
@@ -72,6 +75,36 @@ def read_faces(folder: Path, encoder: Encoder, what: str = "reference",
         out.append(ReferenceFace(path, tuple(int(v) for v in largest.box),
                                  np.asarray(largest.embedding, np.float32), len(faces)))
     return out
+
+
+def dropped_by_settings(encoder: Encoder, rgb) -> str | None:
+    """Why faces.min_face_size / faces.min_confidence dropped every face the detector found, or None.
+
+    The detector is asked again without those limits (a copy sharing its loaded
+    model); when it then finds faces, the settings are what the user must change,
+    not the photo. None when the encoder has no such detector or nothing was found.
+    """
+    detector = getattr(encoder, "detector", None)
+    if detector is None or not (detector.min_face_size or detector.min_confidence):
+        return None
+    unlimited = copy.copy(detector)
+    unlimited.min_face_size, unlimited.min_confidence = 0, 0.0
+    found = unlimited.detect(rgb)
+    if not found:
+        return None
+    faces = f"the detector found {len(found)} face{'s' if len(found) > 1 else ''}"
+    large_enough = [d for d in found if d.size >= detector.min_face_size]
+    if not large_enough:
+        size = max(d.size for d in found)
+        return (f"{faces} ({'the largest ' if len(found) > 1 else ''}{size} pixels across) but "
+                f"faces.min_face_size is {detector.min_face_size} in settings.yaml (lower it to at most {size}, "
+                f"or use a photo where the face is larger)")
+    confidence = max(d.confidence for d in large_enough)
+    if confidence >= detector.min_confidence:
+        return None
+    return (f"{faces} (confidence {confidence:.2f}{' at most' if len(large_enough) > 1 else ''}) but "
+            f"faces.min_confidence is {detector.min_confidence:g} in settings.yaml (lower it to at most "
+            f"{confidence:.2f}, or use a clearer photo)")
 
 
 def _problem(message: str, skipped: list[str] | None) -> None:

@@ -93,6 +93,13 @@ def test_with_the_real_encoder(bench_kit, deepface_home, tmp_path, caplog):
     with pytest.raises(UserError, match="zz-no-face.jpg: no face found"):
         read_faces(refs, encoder)
 
+    (refs / "zz-no-face.jpg").unlink()
+    (tmp_path / "settings.yaml").write_text("data: data\nfaces:\n  min_face_size: 10000\n", encoding="utf-8")
+    strict = FaceEncoder(load_config(tmp_path / "settings.yaml"))
+    with pytest.raises(UserError, match=r"alone.jpg: no face kept in this reference photo: the detector found "
+                                        r"1 face \(\d+ pixels across\) but faces.min_face_size is 10000"):
+        read_faces(refs, strict)
+
 
 def test_problems_can_be_collected_instead_of_raised(tmp_path):
     write(tmp_path / "seeds", "a.jpg", 50)
@@ -112,3 +119,40 @@ def test_a_huge_reference_photo_is_one_line_naming_it(tmp_path):
         read_faces(tmp_path / "refs", BoxesByColour())
     assert str(err.value) == (f"{tmp_path / 'refs' / 'b.jpg'}: reference photo cannot be read: "
                               f"image too large (189 megapixels; the limit is 89)")
+
+
+class Thresholded:
+    """A stand-in encoder whose detector finds one 180-px face of confidence 0.7, then applies its limits."""
+
+    def __init__(self, min_face_size=0, min_confidence=0.0):
+        from faces.detect import Detection, keep_faces
+
+        class Detector:
+            def detect(self, rgb):
+                found = [Detection((5, 5, 180, 200), 0.7)]
+                return keep_faces(found, (rgb.shape[1], rgb.shape[0]), self.min_confidence, self.min_face_size)
+
+        self.detector = Detector()
+        self.detector.min_face_size, self.detector.min_confidence = min_face_size, min_confidence
+
+    def faces(self, rgb):
+        return [DetectedFace(d.box, d.confidence, {}, np.ones(4, np.float32)) for d in self.detector.detect(rgb)]
+
+
+@pytest.mark.parametrize("limits, message", [
+    ({"min_face_size": 10000}, "no face kept in this reference photo: the detector found 1 face (180 pixels "
+                               "across) but faces.min_face_size is 10000 in settings.yaml (lower it to at most "
+                               "180, or use a photo where the face is larger)"),
+    ({"min_confidence": 0.9}, "no face kept in this reference photo: the detector found 1 face (confidence 0.70) "
+                              "but faces.min_confidence is 0.9 in settings.yaml (lower it to at most 0.70, "
+                              "or use a clearer photo)"),
+])
+def test_a_face_dropped_by_the_settings_names_the_setting(tmp_path, limits, message):
+    Image.new("RGB", (300, 300)).save(tmp_path / "me.jpg")
+    encoder = Thresholded(**limits)
+    with pytest.raises(UserError) as err:
+        read_faces(tmp_path, encoder)
+    assert str(err.value) == f"{tmp_path / 'me.jpg'}: {message}"
+    assert (encoder.detector.min_face_size, encoder.detector.min_confidence) == (      # the encoder is unchanged
+        limits.get("min_face_size", 0), limits.get("min_confidence", 0.0))
+    assert len(read_faces(tmp_path, Thresholded(min_face_size=180, min_confidence=0.7))) == 1
