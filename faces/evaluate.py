@@ -17,7 +17,9 @@ last match's `<output>/matches.csv`) is a true positive when the truth lists the
 subject in it, a false positive when the truth lists the photo without the subject,
 and a truth photo with the subject that was not found is a false negative. Found
 photos the truth file does not mention are not scored, only counted, so a truth
-file may label just part of the photos.
+file may label just part of the photos. Truth photos that name none of the downloaded
+photos (those the face index lists in `<data>/faces.sqlite`) are left out of the scores
+with a warning: they are usually typos, and counting them as missed would lower the recall.
 """
 from __future__ import annotations
 
@@ -262,13 +264,40 @@ def pick_subject(truth: Sequence[TruthPhoto], subject: str | None, path: Path) -
     return subject
 
 
+def downloaded_keys(cfg) -> frozenset[Key] | None:
+    """The keys of every photo file the face index lists (what was downloaded or dropped in); None
+    when there is no index yet, so nothing can be said."""
+    if not cfg.store_path.is_file():
+        return None
+    from faces.store import Store
+
+    with Store(cfg.store_path) as store:
+        files = store.known_files()
+    return frozenset().union(*(photo_keys(f.url, cfg.data_dir / f.path) for f in files.values()))
+
+
+def not_downloaded(truth: Sequence[TruthPhoto], downloaded: frozenset[Key] | None) -> list[TruthPhoto]:
+    """The truth photos that name none of the `downloaded` photos (none when that is unknown)."""
+    if downloaded is None:
+        return []
+    return [t for t in truth if t.key not in downloaded]
+
+
 def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: Path,
-                 show: bool = False) -> list[str]:
+                 show: bool = False, left_out: Sequence[TruthPhoto] = ()) -> list[str]:
+    """What `--truth` prints; `left_out`: truth photos not among the downloaded ones (not scored)."""
     s = ev.scores
     precision, recall, f1 = s.ratios()
-    lines = [
-        f"truth:   {truth_path}: {ev.truth_with_subject} photos show subject {subject}",
-        f"found:   {matches_path}: {ev.found} photos",
+    lines = [f"truth:   {truth_path}: {_count(ev.truth_with_subject, 'photo')} "
+             f"{'shows' if ev.truth_with_subject == 1 else 'show'} subject {subject}"]
+    if left_out:
+        with_subject = sum(subject in t.subjects for t in left_out)
+        lines.append(f"warning: {_count(len(left_out), 'labelled photo')} ({with_subject} with subject {subject}) "
+                     f"{'is' if len(left_out) == 1 else 'are'} not among the downloaded photos, e.g. "
+                     f"{left_out[0].label}: left out of the scores (usually a typo in url/path"
+                     f"{'' if show else '; --list names them'})")
+    lines += [
+        f"found:   {matches_path}: {_count(ev.found, 'photo')}",
         f"precision {precision}   recall {recall}   F1 {f1}",
         f"TP {s.tp}   FP {s.fp}   FN {s.fn}",
     ]
@@ -277,12 +306,18 @@ def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: P
     elif s.tp + s.fp == 0:
         lines.append("none of the found photos is in the truth file, so precision is not defined (n/a)")
     if ev.unlabelled:
-        lines.append(f"not scored: {len(ev.unlabelled)} found photos are not in the truth file "
+        lines.append(f"not scored: {_count(len(ev.unlabelled), 'found photo')} "
+                     f"{'is' if len(ev.unlabelled) == 1 else 'are'} not in the truth file "
                      f"(e.g. {ev.unlabelled[0]})")
     if show:
         lines += [f"false positive: {x}" for x in ev.false_positives]
         lines += [f"missed: {x}" for x in ev.false_negatives]
+        lines += [f"not downloaded: {t.label}" for t in left_out]
     return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 # --- a whole benchmark: every query of DIR/truth/queries.csv ---------------------------------
@@ -422,8 +457,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     truth = read_truth(truth_path, cfg.data_dir)
     subject = pick_subject(truth, args.subject, truth_path)
     matches_path = cfg.output / "matches.csv"
-    ev = evaluate(read_matches(matches_path), truth, subject)
-    print("\n".join(report_lines(ev, subject, truth_path, matches_path, show=args.list)))
+    found = read_matches(matches_path)
+    left_out = not_downloaded(truth, downloaded_keys(cfg))
+    gone = {t.key for t in left_out}
+    ev = evaluate(found, [t for t in truth if t.key not in gone], subject)
+    print("\n".join(report_lines(ev, subject, truth_path, matches_path, show=args.list, left_out=left_out)))
     if ev.found and len(ev.unlabelled) == ev.found:
         print("warning: none of the found photos is in the truth file: do its url/path values name the "
               "same photos as matches.csv?", file=sys.stderr)

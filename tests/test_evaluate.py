@@ -173,7 +173,7 @@ def test_command_prints_the_scores_and_the_counts(tmp_path, capsys):
     assert lines[1].endswith("matches.csv: 4 photos")
     assert lines[2] == "precision 0.667   recall 0.500   F1 0.571"
     assert lines[3] == "TP 2   FP 1   FN 2"
-    assert lines[4] == "not scored: 1 found photos are not in the truth file (e.g. http://h/media/zz.jpg)"
+    assert lines[4] == "not scored: 1 found photo is not in the truth file (e.g. http://h/media/zz.jpg)"
     assert lines[5:] == ["false positive: /media/bb.jpg",      # photos are named as the truth file writes them
                          "missed: /media/%D1%84%D0%BE%D1%82%D0%BE.jpg", "missed: /media/ee.jpg"]
 
@@ -200,3 +200,25 @@ def test_command_errors_are_one_line(tmp_path, args, needle):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and needle in proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stdout == ""
+
+
+def test_truth_photos_that_were_never_downloaded_are_named_and_left_out(tmp_path, capsys):
+    """A typo in the truth file must not count as a photo the match missed."""
+    from faces.store import FileRecord, Store
+
+    out = results(tmp_path, [("1.jpg", "http://h/media/aa.jpg"), ("2.jpg", "http://h/media/bb.jpg")])
+    with Store(tmp_path / "data" / "faces.sqlite") as store:       # what faces.index saw: five photos
+        store.replace_files([FileRecord(f"{n}.jpg", f"c{n}", 1, 1, f"http://h/media/{name}.jpg")
+                             for n, name in enumerate(["aa", "bb", "cc", "dd", "фото"], 1)])
+        store.commit()
+    truth = write(tmp_path / "truth.csv", TRUTH.replace("/media/cc.jpg", "/media/c.jpg"))   # a typo
+    args = ["--config", str(settings(tmp_path)), "--truth", str(truth), "--subject", "010"]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("truth.csv: 2 photos show subject 010")         # aa and фото; not c, not ee
+    assert lines[1] == ("warning: 2 labelled photos (2 with subject 010) are not among the downloaded photos, "
+                        "e.g. /media/c.jpg: left out of the scores (usually a typo in url/path; --list names them)")
+    assert lines[3:5] == ["precision 0.500   recall 0.500   F1 0.500", "TP 1   FP 1   FN 1"]
+    assert main(args + ["--list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[-2:] == ["not downloaded: /media/c.jpg", "not downloaded: /media/ee.jpg"]
