@@ -10,7 +10,10 @@ Steps, all with PHOTOSCRAPE_CONFIG=demo/settings.yaml:
   5. python -m faces.evaluate --truth demo/truth.csv --subject 016
 then a short summary. The server is stopped whatever happens: on success,
 failure, Ctrl-C or SIGTERM (each step runs in a process group of its own,
-which is stopped as a whole, worker processes included). If this driver is
+which is stopped as a whole, worker processes included). On Ctrl-C the crawl
+is stopped first and waited for, then the server (which has a process group
+of its own too, so the terminal's Ctrl-C does not reach it): requests the
+crawl still has in flight get their answers instead of "connection refused". If this driver is
 killed with SIGKILL, the server (which watches its standard input, a pipe
 from here) and the running step (Linux: parent-death signal) stop by
 themselves, and the next run kills whatever the step had started. Only one
@@ -122,8 +125,11 @@ class DemoServer:
         cmd = [sys.executable, "-m", "demo.serve", str(self.site), "--faults", str(self.faults),
                "--port", str(self.port), "--until-stdin-closes"]
         with open(self.log, "wb") as errors:          # a file, so a chatty server never blocks on a pipe
+            # A process group of its own: Ctrl-C in the terminal reaches the whole foreground group,
+            # and the site must outlive the crawl's last requests (the driver stops it after the crawl).
             self.proc = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=errors, text=True, preexec_fn=_child_setup(os.getpid()))
+                                         stderr=errors, text=True, preexec_fn=_child_setup(os.getpid()),
+                                         process_group=0)
         self.pidfile.write_text(str(self.proc.pid))
         first = self.proc.stdout.readline()           # "serving ... on URL", or EOF if it failed
         if not first.startswith("serving"):

@@ -40,7 +40,21 @@ if mode == "workers":               # a worker process, as faces.index starts th
     import subprocess
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
     Path(os.environ["FAKE_MARKER"] + ".worker").write_text(str(worker.pid))
-if mode in ("hang", "workers"):
+if mode == "graceful":              # like Scrapy: on a stop signal, finish the requests in flight
+    import signal
+    def finish(signum, frame):
+        time.sleep(1)
+        try:
+            urllib.request.urlopen(doc["site"]["start_urls"][0], timeout=5).read()
+            result = "answered"
+        except OSError as exc:
+            result = f"no answer: {exc}"
+        Path(os.environ["FAKE_MARKER"] + ".after").write_text(result)
+        sys.exit(1)
+    signal.signal(signal.SIGTERM, finish)
+    signal.signal(signal.SIGINT, finish)
+    Path(os.environ["FAKE_MARKER"] + ".ready").write_text("")
+if mode in ("hang", "workers", "graceful"):
     time.sleep(300)
 data = config.parent / doc["data"]
 data.mkdir(parents=True, exist_ok=True)
@@ -95,11 +109,12 @@ class DemoCopy:
         self.marker = root / "crawl.pid"
         self.out = root / "demo-output"
 
-    def start(self, crawl: str = "ok") -> subprocess.Popen:
+    def start(self, crawl: str = "ok", new_session: bool = False) -> subprocess.Popen:
         env = dict(os.environ, FAKE_CRAWL=crawl, FAKE_MARKER=str(self.marker))
         env.pop("PHOTOSCRAPE_CONFIG", None)
         return subprocess.Popen([sys.executable, "-m", "demo.run"], cwd=self.root, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=new_session)
 
     def run(self, crawl: str = "ok") -> subprocess.CompletedProcess:
         proc = self.start(crawl)
@@ -217,6 +232,24 @@ def test_a_signal_to_the_driver_stops_the_step_its_workers_and_the_server(demo, 
     assert proc.returncode == 128 + sig
     assert "demo stopped" in err
     assert wait_gone(crawl_pid) and wait_gone(worker_pid)
+    demo.assert_clean()
+
+
+def test_ctrl_c_in_the_terminal_lets_the_crawl_finish_its_requests_before_the_site_stops(demo):
+    # The driver leads a session of its own, as `make demo` is the terminal's foreground group:
+    # Ctrl-C sends SIGINT to every process of that group at once.
+    proc = demo.start(crawl="graceful", new_session=True)
+    demo.wait_for_crawl(proc)
+    ready = Path(f"{demo.marker}.ready")
+    while not ready.exists():
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGINT
+    # The site was still up when the crawl, stopping, fetched its last page (was: connection refused).
+    assert Path(f"{demo.marker}.after").read_text() == "answered"
+    assert "demo stopped" in err
     demo.assert_clean()
 
 
