@@ -24,7 +24,7 @@ from scrapy.pipelines.media import _MediaRequestFiltered
 from photoscrape import imaging
 from photoscrape.items import ALREADY_SAVED, FAILED, SAVED, AlbumItem, PhotoEntry
 from photoscrape.naming import photo_path
-from photoscrape.reasons import failure_reason, http_status
+from photoscrape.reasons import cut_short, failure_reason, http_status, stopping
 from photoscrape.store import STATE_FILE, PhotoStore, SavedPhoto
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,8 @@ class PhotosPipeline(ImagesPipeline):
         return upright, BytesIO(imaging.encode_jpeg(upright, image))
 
     def media_failed(self, failure, request: Request, info):
-        raise PhotoFailed(failure_reason(failure.value))
+        reason = failure_reason(failure.value)
+        raise PhotoFailed(cut_short(reason) if stopping(self.crawler) else reason)
 
     def _failed(self, request: Request, reason: str) -> dict:
         self.inc_stats(FAILED)

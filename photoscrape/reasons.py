@@ -25,6 +25,25 @@ _PHRASES: list[tuple[tuple[type[BaseException], ...], str]] = [
 ]
 
 
+# A request that failed after the user stopped the crawl (Ctrl-C) was cut short by the
+# shutdown (the demo stops its site too): not the site's failure; the next run fetches it.
+STOPPED = "not fetched: the crawl was stopped"
+
+
+def cut_short(reason: str) -> str:
+    return f"{STOPPED} ({reason})"
+
+
+def stopping(crawler) -> bool:
+    """Whether this crawl ran and the user has stopped it (Ctrl-C, SIGTERM): Scrapy clears
+    `crawling` then, while the requests in flight finish. (start_time: CoreStats, at spider open.)"""
+    return crawler is not None and not crawler.crawling and crawler.stats.get_value("start_time") is not None
+
+
+def is_cut_short(reason: str | None) -> bool:
+    return bool(reason) and STOPPED in reason
+
+
 def http_status(status: int) -> str:
     return f"HTTP {status}"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from photoscrape.items import ALREADY_SAVED, FAILED, SAVED
+from photoscrape.reasons import is_cut_short
 
 TITLE_WIDTH = 34
 EXAMPLES = 3
@@ -51,11 +52,23 @@ def why_incomplete(record: dict, problems: list[str]) -> str:
     shown, found = record["displayed_count"], record["found_count"]
     if shown is not None and shown != found:
         reasons.append(f"the site shows {counted(shown, 'photo')}, {found} found")
-    failed = Counter(p["reason"] or "unknown" for p in record["photos"] if p["status"] == FAILED)
+    failed = Counter(p["reason"] or "unknown" for p in record["photos"] if site_failed(p))
     if failed:
         detail = ", ".join(f"{r}" + (f" x{n}" if n > 1 else "") for r, n in failed.most_common())
         reasons.append(f"{sum(failed.values())} failed ({detail})")
+    stopped = sum(map(stopped_before_fetched, record["photos"]))
+    if stopped:
+        reasons.append(f"{counted(stopped, 'photo')} not fetched: the crawl was stopped")
     return "; ".join(reasons) or "incomplete"
+
+
+def stopped_before_fetched(photo: dict) -> bool:
+    return photo["status"] == FAILED and is_cut_short(photo["reason"])
+
+
+def site_failed(photo: dict) -> bool:
+    """A photo the site failed to give (not one cut short because the user stopped the crawl)."""
+    return photo["status"] == FAILED and not is_cut_short(photo["reason"])
 
 
 def shared_photos(records: list[dict]) -> dict[str, int]:
@@ -84,6 +97,8 @@ UNREACHABLE = ("connection refused", "host not found", "timed out", "connection 
 def crawl_failure(records: list[dict], report: CrawlReport) -> str:
     """Why the crawl as a whole did not do its job, '' when it did (`scrapy crawl albums`
     then exits with status 1). Photos that failed are not that: the table names them."""
+    if report.finish_reason == "shutdown":
+        return "stopped by you (Ctrl-C) before the end"
     if report.finish_reason != "finished":
         return f"the crawl stopped early ({report.finish_reason})"
     if not records:
@@ -103,7 +118,7 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
         lines.append(f"{'date':<10}  {'album':<{TITLE_WIDTH}}  {'shown':>5}  {'found':>5}  {'saved':>5}  {'failed':>6}")
     for r in records:
         shown = "-" if r["displayed_count"] is None else r["displayed_count"]
-        failed = sum(p["status"] == FAILED for p in r["photos"])
+        failed = sum(map(site_failed, r["photos"]))
         mark = "" if r["complete"] else "  !"
         lines.append(f"{_label(r)}  {shown:>5}  {r['found_count']:>5}  {r['saved_count']:>5}  {failed:>6}{mark}")
 
@@ -111,11 +126,13 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
     saved = sum(r["saved_count"] for r in records)
     now = sum(p["status"] == SAVED for r in records for p in r["photos"])
     already = sum(p["status"] == ALREADY_SAVED for r in records for p in r["photos"])
-    failed = sum(p["status"] == FAILED for r in records for p in r["photos"])
+    failed = sum(site_failed(p) for r in records for p in r["photos"])
+    stopped = sum(stopped_before_fetched(p) for r in records for p in r["photos"])
     if records:
         lines.append("")
         lines.append(f"{counted(len(records), 'album')}, {counted(found, 'photo')} found: {saved} on disk "
-                     f"({now} saved now, {already} already saved), {failed} failed.")
+                     f"({now} saved now, {already} already saved), {failed} failed"
+                     + (f", {stopped} not fetched (the crawl was stopped)." if stopped else "."))
         shared = len(shared_photos(records))
         if shared:
             lines.append(f"{shared} photo{'s are' if shared > 1 else ' is'} in several albums: each album that shows "
@@ -143,15 +160,24 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
     if denied:
         lines.append("HTTP 401/403 usually means the albums need a login: export the browser's cookies "
                      "as cookies.txt and set site.cookies_file (see the README).")
-    if not records and not report.list_errors:
+    if report.finish_reason != "finished":
+        pass               # stopped: what was not reached is not the profile's fault
+    elif not records and not report.list_errors:
         lines.append("No albums found: check site.start_urls and site.album_links.")
     elif records and not found:
         lines.append("No photos found in any album: check site.photo_links.")
     elif found and not saved:
         lines.append("No photo could be saved: every one failed (the reasons are above).")
-    if report.finish_reason != "finished":
+    if report.finish_reason == "shutdown":
+        n = len(report.unfinished_albums)
+        examples = (" (" + ", ".join(report.unfinished_albums[:EXAMPLES])
+                    + (" ..." if n > EXAMPLES else "") + ")") if n else ""
+        lines.append((f"Stopped by you (Ctrl-C): {counted(n, 'album')} not crawled yet{examples}; " if n else
+                      "Stopped by you (Ctrl-C) before the end; ")
+                     + "run it again to finish (photos already saved are not fetched again).")
+    elif report.finish_reason != "finished":
         lines.append(f"The crawl stopped early ({report.finish_reason}); run it again to finish.")
-    if report.unfinished_albums:
+    if report.unfinished_albums and report.finish_reason != "shutdown":
         lines.append(f"Albums not finished when the crawl stopped ({len(report.unfinished_albums)}): "
                      + ", ".join(report.unfinished_albums[:EXAMPLES]) + (" ..." if len(report.unfinished_albums) > EXAMPLES else ""))
     if kept_from_before:

@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -248,3 +249,55 @@ def test_a_data_folder_under_a_file_is_one_line_not_a_traceback(tmp_path):
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith(f"error: data folder {tmp_path / 'data' / 'inside'}: cannot use it (")
     assert len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("site_dies", [False, True])
+def test_ctrl_c_says_stopped_by_you_and_blames_the_site_for_nothing(site, tmp_path, site_dies):
+    """Ctrl-C while photos are in flight: the summary says the user stopped the crawl, and photos
+    cut short (here the site also goes away, as the demo's did) are not the site's failures."""
+    photo_asked, stop = threading.Event(), threading.Event()
+    root = tmp_path / "site"
+
+    class SlowPhotos(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if self.path.startswith("/media/"):
+                photo_asked.set()
+                stop.wait(20)
+                if site_dies:
+                    self.close_connection = True      # gone without an answer
+                    return
+            super().do_GET()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SlowPhotos, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = settings(tmp_path, f"http://127.0.0.1:{server.server_address[1]}/")
+        proc = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "albums"], cwd=REPO,
+                                env={**os.environ, "PHOTOSCRAPE_CONFIG": str(config)}, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        assert photo_asked.wait(60), proc.communicate(timeout=5)
+        os.killpg(proc.pid, signal.SIGINT)                # what Ctrl-C sends to the terminal's group
+        time.sleep(1)
+        if site_dies:
+            server.shutdown()
+            server.server_close()                         # later tries: connection refused
+        stop.set()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 1, err[-2000:]
+    assert "Traceback" not in err
+    assert "Stopped by you (Ctrl-C)" in out and "run it again to finish" in out, out
+    assert "The crawl stopped early" not in out
+    totals = next(line for line in out.splitlines() if " found: " in line)
+    assert ", 0 failed" in totals, out
+    if site_dies:
+        assert "not fetched (the crawl was stopped)" in totals
+        assert "connection refused" not in out
+        assert "not fetched: the crawl was stopped" in out

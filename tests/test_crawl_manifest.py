@@ -139,8 +139,10 @@ def test_a_stopped_crawl_keeps_the_albums_it_did_not_reach(tmp_path, capsys):
     pipe.process_item(numbered(1, (0, 1)))
     out = close(pipe, FakeSpider(open_albums=["http://s/album/2/"]), "shutdown", capsys)
     assert [r["url"] for r in read_manifest(tmp_path / "albums.jsonl")] == ["http://s/album/1/", "http://s/album/2/"]
-    assert pipe.crawler.stats.get_value(FAILURE_STAT) == "the crawl stopped early (shutdown)"
-    assert "The crawl stopped early (shutdown); run it again to finish." in out
+    assert pipe.crawler.stats.get_value(FAILURE_STAT) == "stopped by you (Ctrl-C) before the end"
+    assert ("Stopped by you (Ctrl-C): 1 album not crawled yet (http://s/album/2/); run it again to finish "
+            "(photos already saved are not fetched again).") in out
+    assert "Albums not finished" not in out          # said once, in the line above
     assert "Kept from the last crawl in the manifest, not reached this time: 1 album." in out
 
 
@@ -187,7 +189,9 @@ def test_the_crawl_failed_when_it_could_not_do_its_job_not_when_some_photos_fail
     assert crawl_failure([empty], CrawlReport(misses={"photo_links": ["http://s/album/1/"]})) == \
         "no photo found in any album"
     assert crawl_failure([all_failed], CrawlReport()) == "no photo could be saved"
-    assert crawl_failure([ok], CrawlReport(finish_reason="shutdown")) == "the crawl stopped early (shutdown)"
+    assert crawl_failure([ok], CrawlReport(finish_reason="shutdown")) == "stopped by you (Ctrl-C) before the end"
+    assert crawl_failure([ok], CrawlReport(finish_reason="closespider_timeout")) == \
+        "the crawl stopped early (closespider_timeout)"
 
 
 def test_the_summary_says_what_to_check_when_nothing_was_found_or_saved():
@@ -236,3 +240,40 @@ def test_an_album_id_regex_that_matches_no_album_url_is_named_with_an_example(tm
     out = close(pipe, FakeSpider(album_id=r"/gallery/(\d+)", album_id_misses=misses), "finished", capsys)
     assert ("site.album_id '/gallery/(\\d+)' matched nothing in 2 album URLs (e.g. http://s/album/1/): "
             "their file names use the default id (from the end of the URL) instead.") in out
+
+
+def test_photos_cut_short_by_ctrl_c_are_not_counted_as_the_sites_failures():
+    from photoscrape.reasons import cut_short
+    stopped = album(3, ["saved", "failed", "failed"])
+    stopped.photos[1].reason = cut_short("connection refused")
+    rec = album_record(stopped, "photos/")
+    assert rec["photos"][1]["status"] == "failed"          # the manifest contract: not on disk
+    assert why_incomplete(rec, []) == "1 failed (HTTP 404); 1 photo not fetched: the crawl was stopped"
+    text = render([rec], CrawlReport(finish_reason="shutdown"), "albums.jsonl")
+    assert text.splitlines()[1].split() == ["2014-02-21", "A", "3", "3", "1", "1", "!"]
+    assert ("1 album, 3 photos found: 1 on disk (1 saved now, 0 already saved), 1 failed, "
+            "1 not fetched (the crawl was stopped).") in text
+    assert "Stopped by you (Ctrl-C) before the end; run it again to finish" in text
+    assert "No photo" not in text and "No album" not in text     # no advice to fix the profile
+
+
+def test_a_photo_download_failing_after_ctrl_c_is_marked_cut_short(tmp_path):
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+    from twisted.internet.error import ConnectionRefusedError
+    from twisted.python.failure import Failure
+
+    from photoscrape.pipelines import PhotoFailed, PhotosPipeline
+    crawler = get_crawler(settings_dict={"IMAGES_STORE": str(tmp_path / "photos")})
+    pipe = PhotosPipeline.from_crawler(crawler)
+    refused = Failure(ConnectionRefusedError())
+    crawler.stats.set_value("start_time", 1.0)              # the crawl ran (CoreStats at spider open)
+    for crawling, reason in [(True, "connection refused"),
+                             (False, "not fetched: the crawl was stopped (connection refused)")]:
+        crawler.crawling = crawling                          # Scrapy clears it when the user stops the crawl
+        try:
+            pipe.media_failed(refused, Request("http://s/m/1.jpg"), None)
+        except PhotoFailed as exc:
+            assert str(exc) == reason
+        else:
+            raise AssertionError("media_failed must raise")

@@ -147,3 +147,16 @@ def test_an_album_id_regex_that_matches_no_album_url_is_warned_about_once(caplog
     warnings = [r.getMessage() for r in caplog.records if "album_id" in r.getMessage()]
     assert warnings == ["site.album_id '/gallery/(\\d+)/' matched nothing in the album URL http://s/a/2/: "
                         "such albums get the default id (from the end of the URL) in their file names"]
+
+
+def test_a_page_failing_after_ctrl_c_is_marked_cut_short_not_the_sites_fault():
+    from scrapy.utils.test import get_crawler
+    spider = AlbumsSpider(profile=PROFILE)
+    spider.crawler = crawler = get_crawler(AlbumsSpider)
+    crawler.stats.set_value("start_time", 1.0)     # a crawl that has started...
+    crawler.crawling = True
+    spider.list_page_failed(failure(Request("http://s/"), ConnectionRefusedError()))
+    crawler.crawling = False                      # Scrapy's graceful stop after Ctrl-C
+    spider.list_page_failed(failure(Request("http://s/?page=2"), ConnectionRefusedError()))
+    assert spider.list_errors == ["http://s/: connection refused",
+                                  "http://s/?page=2: not fetched: the crawl was stopped (connection refused)"]

@@ -22,7 +22,7 @@ from photoscrape.dates import parse_album_date, parse_count
 from photoscrape.items import AlbumItem, PhotoEntry
 from photoscrape.naming import album_id
 from photoscrape.profile import SiteProfile
-from photoscrape.reasons import failure_reason
+from photoscrape.reasons import cut_short, failure_reason, stopping
 from photoscrape.selectors import links, select, text
 
 
@@ -131,8 +131,13 @@ class AlbumsSpider(scrapy.Spider):
                 self.album_id_misses.append(url)
         return album_id(url, pattern)
 
-    def list_page_failed(self, failure: Failure):
+    def failure_reason(self, failure: Failure) -> str:
+        """Why a request failed; marked as cut short when the user had stopped the crawl."""
         reason = failure_reason(failure.value)
+        return cut_short(reason) if stopping(getattr(self, "crawler", None)) else reason
+
+    def list_page_failed(self, failure: Failure):
+        reason = self.failure_reason(failure)
         self.list_errors.append(f"{failure.request.url}: {reason}")
         self.logger.error("Album list page %s: %s", failure.request.url, reason)
 
@@ -187,7 +192,7 @@ class AlbumsSpider(scrapy.Spider):
     def album_page_failed(self, failure: Failure):
         kwargs = failure.request.cb_kwargs
         album, grid_page = kwargs["album"], kwargs["grid_page"]
-        reason = failure_reason(failure.value)
+        reason = self.failure_reason(failure)
         what = "album page" if grid_page == 0 else f"photo grid page {grid_page + 1}"
         album.problems.append(f"{what} {failure.request.url}: {reason}")
         self.logger.error("Album %s: %s %s: %s", album.url, what, failure.request.url, reason)
@@ -223,7 +228,7 @@ class AlbumsSpider(scrapy.Spider):
 
     def photo_page_failed(self, failure: Failure):
         album, entry = failure.request.cb_kwargs["album"], failure.request.cb_kwargs["entry"]
-        entry.error = f"photo page: {failure_reason(failure.value)}"
+        entry.error = f"photo page: {self.failure_reason(failure)}"
         self.logger.warning("Album %s: photo page %s: %s", album.url, entry.page_url, entry.error)
         yield from self.photo_page_done(album)
 
