@@ -105,6 +105,24 @@ def cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader refusing a key given twice in one mapping (plain YAML keeps the last one silently,
+    so a second `faces:` block lower down would quietly replace the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        lines: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)):
+                continue                      # an unhashable key: construct_mapping below says so
+            line = key_node.start_mark.line + 1
+            if key in lines:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key}: given twice (lines {lines[key]} and {line}); keep one", key_node.start_mark)
+            lines[key] = line
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: Path) -> dict:
     """The settings file as a mapping; a missing, non-UTF-8 or malformed file is a UserError."""
     if not path.is_file():
@@ -117,7 +135,7 @@ def read_yaml(path: Path) -> dict:
         line = raw[:exc.start].count(b"\n") + 1
         raise UserError(f"{path} line {line}: not UTF-8 text (save the file as UTF-8)") from None
     try:
-        doc = yaml.safe_load(text) or {}
+        doc = yaml.load(text, Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

@@ -43,6 +43,9 @@ def test_overrides_are_relative_to_the_working_directory(tmp_path, monkeypatch):
     ("faces:\n  strategy: magic\n", "faces.strategy: expected one of default, seed"),
     ("faces:\n  align: sideways\n", "faces.align: expected one of auto, chip, deepface"),
     ("faces: [1, 2\n", "not valid YAML"),
+    # A key given twice: plain YAML keeps the last one without a word.
+    ("faces:\n  output: a\ndata: d\nfaces:\n  workers: 1\n", "faces: given twice (lines 1 and 4); keep one"),
+    ("faces:\n  detector_backend: mtcnn\n  detector_backend: dlib\n", "detector_backend: given twice (lines 2 and 3)"),
     # Top-level typos would otherwise mean "every default" without a word.
     ("face:\n  detector_backend: mtcnn\n", "face: unknown key (did you mean faces?)"),
     ("dat: elsewhere\nfaces: {}\n", "dat: unknown key (did you mean data?)"),
