@@ -127,9 +127,10 @@ def summary_lines(outcome: Outcome, table: FaceTable, references: int, strategy:
     lines.append(f"Searched {_count(len(table), 'face')} in {_count(len(table.photos), 'indexed photo file')}{copies} "
                  f"with {_count(references, 'reference photo')}, strategy {strategy}, in {seconds:.0f} s.")
     if outcome.near_misses:
-        lines.append(f"Near misses: {_count(len(outcome.near_misses), 'photo')} whose best face fell just below "
-                     f"the bar, shown in the report: if one is the person, add that photo to the references "
-                     f"and run again.")
+        best = max(h.score for h in outcome.near_misses)
+        lines.append(f"Near misses: {_count(len(outcome.near_misses), 'photo')} that did not pass (best score "
+                     f"{best:.2f}; the bar is 0.50), shown in the report, best first: if one is the person, "
+                     f"add that photo to the references and run again.")
     return lines
 
 

@@ -54,7 +54,8 @@ def test_a_photo_is_found_once_however_many_of_its_faces_joined():
     lines = summary_lines(out, table, 2, "seed", 3.2)
     assert lines[0] == "Found 1 photo of the person, one row each in matches.csv: 1 in round 1."
     assert lines[1] == "Searched 4 faces in 2 indexed photo files with 2 reference photos, strategy seed, in 3 s."
-    assert lines[2].startswith("Near misses: 1 photo whose best face fell just below the bar, shown in the report")
+    assert lines[2].startswith("Near misses: 1 photo that did not pass (best score 0.40; the bar is 0.50), "
+                               "shown in the report")
 
 
 def test_byte_identical_files_are_each_found_and_said_to_be_the_same_photo():
