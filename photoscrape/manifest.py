@@ -124,6 +124,7 @@ class ManifestPipeline:
             finish_reason=reason,
             list_errors=list(spider.list_errors),
             unfinished_albums=sorted(spider.open_albums),
+            unread_list_pages=spider.unread_list_pages,
             misses={k: list(v) for k, v in spider.misses.items()},
             omitted=spider.omitted_selectors,
             unreadable_dates=list(spider.unreadable_dates),

@@ -27,6 +27,7 @@ class CrawlReport:
     finish_reason: str = "finished"
     list_errors: list[str] = field(default_factory=list)         # album list pages that failed
     unfinished_albums: list[str] = field(default_factory=list)   # albums the crawl stopped inside
+    unread_list_pages: int = 0                                    # album list pages it stopped before reading
     misses: dict[str, list[str]] = field(default_factory=dict)   # selector key -> pages
     omitted: list[str] = field(default_factory=list)             # optional selectors not in the profile
     unreadable_dates: list[str] = field(default_factory=list)
@@ -172,8 +173,12 @@ def render(records: list[dict], report: CrawlReport, manifest: Path, kept_from_b
         n = len(report.unfinished_albums)
         examples = (" (" + ", ".join(report.unfinished_albums[:EXAMPLES])
                     + (" ..." if n > EXAMPLES else "") + ")") if n else ""
-        lines.append((f"Stopped by you (Ctrl-C): {counted(n, 'album')} not crawled yet{examples}; " if n else
-                      "Stopped by you (Ctrl-C) before the end; ")
+        # Albums on list pages not read yet are not known, so with unread list pages N is a floor.
+        unread = (f", and {counted(report.unread_list_pages, 'album list page')} not read yet"
+                  if report.unread_list_pages else "")
+        at_least = "at least " if report.unread_list_pages else ""
+        lines.append((f"Stopped by you (Ctrl-C): {at_least}{counted(n, 'album')} not crawled yet{examples}{unread}; "
+                      if n else f"Stopped by you (Ctrl-C) before the end{unread}; ")
                      + "run it again to finish (photos already saved are not fetched again).")
     elif report.finish_reason != "finished":
         lines.append(f"The crawl stopped early ({report.finish_reason}); run it again to finish.")

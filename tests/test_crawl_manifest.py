@@ -87,8 +87,9 @@ def test_summary_table_and_problems():
 class FakeSpider:
     """What ManifestPipeline reads from the spider at the end."""
 
-    def __init__(self, list_errors=(), open_albums=(), album_id=None, album_id_misses=()):
+    def __init__(self, list_errors=(), open_albums=(), album_id=None, album_id_misses=(), unread_list_pages=0):
         self.list_errors = list(list_errors)
+        self.unread_list_pages = unread_list_pages
         self.open_albums = {u: None for u in open_albums}
         self.misses, self.omitted_selectors, self.unreadable_dates = {}, [], []
         self.profile = SimpleNamespace(album_id=album_id)
@@ -144,6 +145,15 @@ def test_a_stopped_crawl_keeps_the_albums_it_did_not_reach(tmp_path, capsys):
             "(photos already saved are not fetched again).") in out
     assert "Albums not finished" not in out          # said once, in the line above
     assert "Kept from the last crawl in the manifest, not reached this time: 1 album." in out
+
+
+def test_a_crawl_stopped_before_the_last_album_list_page_gives_a_floor(tmp_path, capsys):
+    # Albums listed on pages not read yet are unknown: 9 open albums of a 22-album site is "at least 9".
+    pipe = pipeline(tmp_path)
+    pipe.process_item(numbered(1, (0, 1)))
+    out = close(pipe, FakeSpider(open_albums=["http://s/album/2/"], unread_list_pages=1), "shutdown", capsys)
+    assert ("Stopped by you (Ctrl-C): at least 1 album not crawled yet (http://s/album/2/), and 1 album list "
+            "page not read yet; run it again to finish") in out
 
 
 def test_an_unreachable_site_leaves_the_manifest_alone(tmp_path, capsys):

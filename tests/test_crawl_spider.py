@@ -53,6 +53,17 @@ def test_list_page_entries_next_page_and_site_order():
     assert again == []
 
 
+def test_album_list_pages_not_read_yet_are_counted():
+    # A crawl stopped early says "at least N albums" while list pages are still unread.
+    spider = AlbumsSpider(profile=PROFILE)
+    spider.unread_list_pages = 1                       # start() requested the start URL
+    requests, _ = run(spider.parse(html("http://s/", '<a rel="next" href="/page/2/">more</a>'), page=0))
+    assert spider.unread_list_pages == 1               # read one, requested the next
+    [next_page] = [r for r in requests if "page" in r.cb_kwargs]
+    spider.list_page_failed(failure(next_page, ConnectionRefusedError()))
+    assert spider.unread_list_pages == 0
+
+
 def test_without_entries_the_album_links_of_the_page_are_used_and_the_miss_reported():
     spider = AlbumsSpider(profile=PROFILE)
     requests, _ = run(spider.parse(html("http://s/", '<a class="go" href="/a/7/">Seven</a>'), page=0))

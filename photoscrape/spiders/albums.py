@@ -34,6 +34,7 @@ class AlbumsSpider(scrapy.Spider):
         self.profile = profile
         self.seen_albums: set[str] = set()
         self.seen_list_pages: set[str] = set()
+        self.unread_list_pages = 0                      # album list pages requested, not yet answered
         self.open_albums: dict[str, AlbumItem] = {}     # albums still being read
         self.pending_photo_pages: dict[str, int] = {}
         self.list_errors: list[str] = []                # album list pages that could not be read
@@ -56,12 +57,14 @@ class AlbumsSpider(scrapy.Spider):
     async def start(self):
         for url in self.profile.start_urls:
             self.seen_list_pages.add(url)
+            self.unread_list_pages += 1
             yield scrapy.Request(url, self.parse, errback=self.list_page_failed,
                                  cb_kwargs={"page": 0}, dont_filter=True)
 
     # Album list pages -------------------------------------------------------------
 
     def parse(self, response: Response, page: int):
+        self.unread_list_pages -= 1
         p = self.profile
         base = get_base_url(response)
         entries = select(response, p.album_entry) if p.album_entry else []
@@ -88,6 +91,7 @@ class AlbumsSpider(scrapy.Spider):
         for url in links(response, p.next_albums_page, base)[:1]:
             if url not in self.seen_list_pages:
                 self.seen_list_pages.add(url)
+                self.unread_list_pages += 1
                 yield scrapy.Request(url, self.parse, errback=self.list_page_failed,
                                      cb_kwargs={"page": page + 1}, dont_filter=True)
 
@@ -137,6 +141,7 @@ class AlbumsSpider(scrapy.Spider):
         return cut_short(reason) if stopping(getattr(self, "crawler", None)) else reason
 
     def list_page_failed(self, failure: Failure):
+        self.unread_list_pages -= 1
         reason = self.failure_reason(failure)
         self.list_errors.append(f"{failure.request.url}: {reason}")
         self.logger.error("Album list page %s: %s", failure.request.url, reason)
