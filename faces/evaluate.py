@@ -19,12 +19,15 @@ and a truth photo with the subject that was not found is a false negative. Found
 photos the truth file does not mention are not scored, only counted, so a truth
 file may label just part of the photos. Truth photos that name none of the downloaded
 photos (those the face index lists in `<data>/faces.sqlite`) are left out of the scores
-with a warning: they are usually typos, and counting them as missed would lower the recall.
+with a warning, since counting them as missed would lower the recall: either the crawl tried
+them and failed (the manifest `<data>/albums.jsonl` says why, e.g. HTTP 404) or, when the
+manifest does not list them, they are usually typos.
 """
 from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,26 +279,65 @@ def downloaded_keys(cfg) -> frozenset[Key] | None:
     return frozenset().union(*(photo_keys(f.url, cfg.data_dir / f.path) for f in files.values()))
 
 
-def not_downloaded(truth: Sequence[TruthPhoto], downloaded: frozenset[Key] | None) -> list[TruthPhoto]:
-    """The truth photos that name none of the `downloaded` photos (none when that is unknown)."""
+def failed_downloads(manifest: Path) -> dict[Key, str]:
+    """{key: why} for every photo the crawl tried and could not save (manifest status `failed`).
+
+    Lines that are not JSON albums are skipped here: `python -m faces.index` already reports them.
+    """
+    if not manifest.is_file():
+        return {}
+    failed: dict[Key, str] = {}
+    for line in manifest.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            photos = json.loads(line).get("photos") or []
+        except (ValueError, AttributeError):     # a blank or broken line
+            continue
+        for photo in photos:
+            if isinstance(photo, dict) and photo.get("status") == "failed" and photo.get("url"):
+                for key in photo_keys(str(photo["url"]), ""):
+                    failed.setdefault(key, str(photo.get("reason") or "download failed"))
+    return failed
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A truth photo that names none of the downloaded photos, and why when the manifest knows."""
+    photo: TruthPhoto
+    reason: str = ""        # the crawl's reason it failed (HTTP 404, ...); '' when the manifest does not list it
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.reason)
+
+
+def not_downloaded(truth: Sequence[TruthPhoto], downloaded: frozenset[Key] | None,
+                   failed: Mapping[Key, str] | None = None) -> list[LeftOut]:
+    """The truth photos that name none of the `downloaded` photos (none when that is unknown), each
+    with the crawl's reason from `failed` (see failed_downloads) when it tried that photo."""
     if downloaded is None:
         return []
-    return [t for t in truth if t.key not in downloaded]
+    failed = failed or {}
+    return [LeftOut(t, failed.get(t.key, "")) for t in truth if t.key not in downloaded]
 
 
 def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: Path,
-                 show: bool = False, left_out: Sequence[TruthPhoto] = ()) -> list[str]:
+                 show: bool = False, left_out: Sequence[LeftOut] = ()) -> list[str]:
     """What `--truth` prints; `left_out`: truth photos not among the downloaded ones (not scored)."""
     s = ev.scores
     precision, recall, f1 = s.ratios()
     lines = [f"truth:   {truth_path}: {_count(ev.truth_with_subject, 'photo')} "
              f"{'shows' if ev.truth_with_subject == 1 else 'show'} subject {subject}"]
-    if left_out:
-        with_subject = sum(subject in t.subjects for t in left_out)
-        lines.append(f"warning: {_count(len(left_out), 'labelled photo')} ({with_subject} with subject {subject}) "
-                     f"{'is' if len(left_out) == 1 else 'are'} not among the downloaded photos, e.g. "
-                     f"{left_out[0].label}: left out of the scores (usually a typo in url/path"
-                     f"{'' if show else '; --list names them'})")
+    failed = [x for x in left_out if x.failed]
+    unknown = [x for x in left_out if not x.failed]
+    hint = "" if show else "; --list names them"
+    if failed:
+        lines.append(f"warning: {_left_out_count(failed, subject)} failed to download "
+                     f"(e.g. {failed[0].photo.label}: {failed[0].reason}): left out of the scores"
+                     f"{f' ({hint[2:]})' if hint else ''}")
+    if unknown:
+        lines.append(f"warning: {_left_out_count(unknown, subject)} {'is' if len(unknown) == 1 else 'are'} "
+                     f"not among the downloaded photos, e.g. {unknown[0].photo.label}: left out of the scores "
+                     f"(usually a typo in url/path{hint})")
     lines += [
         f"found:   {matches_path}: {_count(ev.found, 'photo')}",
         f"precision {precision}   recall {recall}   F1 {f1}",
@@ -312,8 +354,14 @@ def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: P
     if show:
         lines += [f"false positive: {x}" for x in ev.false_positives]
         lines += [f"missed: {x}" for x in ev.false_negatives]
-        lines += [f"not downloaded: {t.label}" for t in left_out]
+        lines += [f"failed to download: {x.photo.label} ({x.reason})" for x in failed]
+        lines += [f"not downloaded: {x.photo.label}" for x in unknown]
     return lines
+
+
+def _left_out_count(left_out: Sequence[LeftOut], subject: str) -> str:
+    with_subject = sum(subject in x.photo.subjects for x in left_out)
+    return f"{_count(len(left_out), 'labelled photo')} ({with_subject} with subject {subject})"
 
 
 def _count(n: int, noun: str) -> str:
@@ -458,8 +506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     subject = pick_subject(truth, args.subject, truth_path)
     matches_path = cfg.output / "matches.csv"
     found = read_matches(matches_path)
-    left_out = not_downloaded(truth, downloaded_keys(cfg))
-    gone = {t.key for t in left_out}
+    left_out = not_downloaded(truth, downloaded_keys(cfg), failed_downloads(cfg.manifest))
+    gone = {x.photo.key for x in left_out}
     ev = evaluate(found, [t for t in truth if t.key not in gone], subject)
     print("\n".join(report_lines(ev, subject, truth_path, matches_path, show=args.list, left_out=left_out)))
     if ev.found and len(ev.unlabelled) == ev.found:

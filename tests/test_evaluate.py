@@ -222,3 +222,38 @@ def test_truth_photos_that_were_never_downloaded_are_named_and_left_out(tmp_path
     assert main(args + ["--list"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert listed[-2:] == ["not downloaded: /media/c.jpg", "not downloaded: /media/ee.jpg"]
+
+
+def test_truth_photos_the_crawl_failed_to_download_are_told_apart_from_typos(tmp_path, capsys):
+    """A photo the site answered 404 for is not a typo: the manifest says why it is missing."""
+    import json
+
+    from faces.store import FileRecord, Store
+
+    results(tmp_path, [("1.jpg", "http://h/media/aa.jpg"), ("2.jpg", "http://h/media/bb.jpg")])
+    with Store(tmp_path / "data" / "faces.sqlite") as store:
+        store.replace_files([FileRecord(f"{n}.jpg", f"c{n}", 1, 1, f"http://h/media/{name}.jpg")
+                             for n, name in enumerate(["aa", "bb", "cc", "dd", "фото"], 1)])
+        store.commit()
+    saved = [{"url": f"http://h/media/{name}.jpg", "path": f"{n}.jpg", "status": "saved", "reason": "",
+              "checksum": f"c{n}", "date": None} for n, name in enumerate(["aa", "bb", "cc", "dd", "фото"], 1)]
+    failed = {"url": "http://h/media/ee.jpg", "path": None, "status": "failed", "reason": "HTTP 404",
+              "checksum": None, "date": None}
+    album = {"url": "http://h/album/1007/", "title": "t", "date": "2005-12-27", "date_text": "27.12.2005",
+             "displayed_count": 6, "found_count": 6, "saved_count": 5, "complete": False,
+             "photos": [*saved, failed]}
+    write(tmp_path / "data" / "albums.jsonl", "not json\n\n" + json.dumps(album, ensure_ascii=False) + "\n")
+    truth = write(tmp_path / "truth.csv", TRUTH.replace("/media/cc.jpg", "/media/c.jpg"))   # and a typo
+    args = ["--config", str(settings(tmp_path)), "--truth", str(truth), "--subject", "010"]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:3] == [
+        "warning: 1 labelled photo (1 with subject 010) failed to download (e.g. /media/ee.jpg: HTTP 404): "
+        "left out of the scores (--list names them)",
+        "warning: 1 labelled photo (1 with subject 010) is not among the downloaded photos, e.g. /media/c.jpg: "
+        "left out of the scores (usually a typo in url/path; --list names them)"]
+    assert lines[4:6] == ["precision 0.500   recall 0.500   F1 0.500", "TP 1   FP 1   FN 1"]
+    assert main(args + ["--list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[-2:] == ["failed to download: /media/ee.jpg (HTTP 404)", "not downloaded: /media/c.jpg"]
+    assert "--list names them" not in "\n".join(listed)
