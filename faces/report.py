@@ -338,32 +338,46 @@ def _folder_title(folder: str) -> str:
 
 
 _NAME_BREAKS = " _-."
+# The crawl's names (photoscrape/naming.py): `<date> <title>/<date>_<album id>_<NNN>[~hash].jpg`.
+_CRAWLED_FOLDER = re.compile(r"^(\d{4}-\d{2}-\d{2}|undated) ")
+
+
+def _is_crawled(path: Path) -> bool:
+    """Whether `path` is named as the crawl names photos: in its album's folder, after the same date."""
+    folder = _CRAWLED_FOLDER.match(path.parent.name)
+    return bool(folder) and re.fullmatch(rf"{re.escape(folder.group(1))}_[^_\s]+_\d{{3,}}(~[0-9a-f]{{6}})?\.\w+",
+                                         path.name, re.IGNORECASE) is not None
 
 
 def caption_names(paths: Iterable[Path]) -> dict[Path, str]:
-    """{path: the part of its file name that tells it apart}, for captions (the full path goes in a tooltip).
+    """{path: the caption naming its photo}: the whole file name, shortened only for the crawl's own
+    names (the full path goes in a tooltip).
 
-    Photos in one folder usually share the start of their names: the crawler's
-    `2012-12-30_1208_001.jpg`, `..._002.jpg`, a camera's `IMG_20140221_...`. That
-    shared start (up to a space, `_`, `-` or `.`), taken over every photo file in
-    the folder, is dropped: `001.jpg`. A photo alone in its folder only loses a
-    leading date, which the album heading shows anyway.
+    A crawled photo sits in its album's folder, named `<date>_<album id>_<NNN>.jpg`:
+    what its folder's crawled photos share (`2012-12-30_1208_`, up to a `_`, space,
+    `-` or `.`) is dropped, leaving `001.jpg`; alone in its folder it only loses the
+    date, which the album heading shows anyway. Photos put in by hand keep their
+    whole name: `IMG_0001.jpg` and `IMG_0002.jpg` are what the user knows them by.
     """
     by_folder: dict[Path, set[Path]] = defaultdict(set)
     for p in paths:
         by_folder[p.parent].add(p)
-    names = {}
+    names = {p: p.name for members in by_folder.values() for p in members}
     for folder, members in by_folder.items():
+        crawled = {p for p in members if _is_crawled(p)}
+        if not crawled:
+            continue
         try:
-            stems = {Path(n).stem for n in os.listdir(folder) if Path(n).suffix.lower() in IMAGE_SUFFIXES}
+            stems = {Path(n).stem for n in os.listdir(folder)
+                     if Path(n).suffix.lower() in IMAGE_SUFFIXES and _is_crawled(folder / n)}
         except OSError:
             stems = set()
-        stems |= {p.stem for p in members}
+        stems |= {p.stem for p in crawled}
         cut = 0
         if len(stems) > 1:
             shared = os.path.commonprefix(sorted(stems))
             cut = max(shared.rfind(c) for c in _NAME_BREAKS) + 1
-        for p in members:
+        for p in crawled:
             tail = p.name[cut:] if cut else _DATE_PREFIX.sub("", p.name)
             names[p] = tail if tail and not tail.startswith(".") else p.name
     return names
@@ -384,6 +398,13 @@ def album_groups(found: Sequence[FaceHit]) -> list[tuple[int | None, list[tuple[
         heading = " · ".join(x for x in (_long_date(day) if day else "", title) if x) or "Undated"
         years[day.year if day else None].append((heading, sorted(hits, key=lambda h: str(h.path))))
     return list(years.items())
+
+
+def album_count(found: Iterable[FaceHit]) -> int:
+    """How many albums the photos come from: an album is a folder (with its title, when the crawl
+    gave one). A folder of photos put in by hand is one album even when their EXIF dates differ,
+    though the report shows them under each date."""
+    return len({(h.path.parent, h.album) for h in found})
 
 
 CSS = """
@@ -480,7 +501,7 @@ def render_report(found: Sequence[FaceHit], references: Sequence[FaceHit], near_
                   settings: Mapping[str, object] | None, ran_at: datetime) -> str:
     """The report page. `found` in report order; thumbs maps (group, index) to thumbs/ file names."""
     groups = album_groups(found)
-    n_albums = sum(len(albums) for _, albums in groups)
+    n_albums = album_count(found)
     years = [y for y, _ in groups if y is not None]
     span = (f", {years[0]}–{years[-1]}" if len(years) > 1 else f", {years[0]}") if years else ""
     rounds = Counter(h.iteration for h in found)

@@ -241,10 +241,18 @@ def test_captions_keep_the_part_of_the_name_that_tells_photos_apart(tmp_path):
     camera = [photo(tmp_path / "mine" / n) for n in ("IMG_20140221_183512.jpg", "IMG_20140221_190003.jpg")]
     mixed = [photo(tmp_path / "refs" / n) for n in ("016A07.JPG", "016A08.JPG", "me at 8.png")]
     photo(album / "2012-12-30_1208_002.jpg")                 # on disk, not found: still shares the start
-    names = caption_names([crawled[0], alone, *camera, *mixed])
+    mine = [photo(tmp_path / "photos" / "my own" / n) for n in ("IMG_0001.jpg", "IMG_0002.jpg")]
+    dropped = photo(album / "IMG_0007.jpg")                   # put by hand into a crawled album's folder
+    lookalike = photo(tmp_path / "photos" / "2014-02-21 trip" / "2014-02-21 notes_1.jpg")
+    copied = [photo(tmp_path / "photos" / "saved" / f"2012-12-30_1208_00{n}.jpg") for n in (1, 2)]
+    names = caption_names([crawled[0], alone, *camera, *mixed, *mine, dropped, lookalike, *copied])
+    # Only the crawl's own names, in their album's folder, are shortened; the rest keep the whole name.
     assert names == {crawled[0]: "001.jpg", alone: "1305_002.jpg",
-                     camera[0]: "183512.jpg", camera[1]: "190003.jpg",
-                     mixed[0]: "016A07.JPG", mixed[1]: "016A08.JPG", mixed[2]: "me at 8.png"}
+                     camera[0]: "IMG_20140221_183512.jpg", camera[1]: "IMG_20140221_190003.jpg",
+                     mixed[0]: "016A07.JPG", mixed[1]: "016A08.JPG", mixed[2]: "me at 8.png",
+                     mine[0]: "IMG_0001.jpg", mine[1]: "IMG_0002.jpg", dropped: "IMG_0007.jpg",
+                     lookalike: "2014-02-21 notes_1.jpg",
+                     copied[0]: "2012-12-30_1208_001.jpg", copied[1]: "2012-12-30_1208_002.jpg"}
 
     found = [hit(p, date(2012, 12, 30)) for p in crawled]
     misses = [hit(alone, date(2013, 5, 25), score=0.4)]
@@ -257,6 +265,7 @@ def test_captions_keep_the_part_of_the_name_that_tells_photos_apart(tmp_path):
         ("2012-12-30_1208_012.jpg", "012.jpg"), ("2013-05-25_1305_002.jpg", "1305_002.jpg")]
     assert "ellipsis" not in report.CSS
     words = " ".join(" ".join(page.text).split())
+    assert "3 photos found in 1 album" in words
     assert "30 December 2012 · Новый год у Лены · 3 photos" not in words     # one folder: the heading is the date
     assert "2013-05-25 Звонок" in words                                   # a near miss says its album
 
@@ -321,7 +330,7 @@ def test_the_page_works_offline_and_loads_thumbnails_lazily(tmp_path):
 
 
 def test_summary_counts_photos_albums_years_and_rounds(tmp_path):
-    ps = [photo(tmp_path / "data" / f"{i}.jpg") for i in range(5)]
+    ps = [photo(tmp_path / "data" / folder / f"{i}.jpg") for i, folder in enumerate("aabcd")]
     found = [hit(ps[0], date(2003, 2, 3), iteration=0), hit(ps[1], date(2003, 2, 3), iteration=1),
              hit(ps[2], date(2008, 5, 1), iteration=1), hit(ps[3], None, iteration=2),
              hit(ps[4], date(2005, 1, 1), iteration=0)]
@@ -442,3 +451,16 @@ def test_report_renders_in_headless_chromium_with_every_thumbnail(tmp_path, benc
         thumb = np.asarray(Image.open(out / img["src"]).convert("RGB"), dtype=float)
         assert shown.std() > 10, img                            # a photo, not an empty box
         assert np.abs(shown - thumb).mean() < 12, img           # and it is this thumbnail, where the page says
+
+
+def test_a_folder_of_own_photos_is_one_album_whatever_their_dates(tmp_path):
+    """`my own` holds an EXIF-dated and an undated photo: one album, shown under both dates."""
+    crawled = [photo(tmp_path / "photos" / f"2005-0{m}-01 Поход {m}" / f"2005-0{m}-01_{m}_001.jpg") for m in (1, 2)]
+    mine = [photo(tmp_path / "photos" / "my own" / n) for n in ("IMG_0001.jpg", "IMG_0002.jpg")]
+    found = [hit(crawled[0], date(2005, 1, 1), album="Поход 1"), hit(crawled[1], date(2005, 2, 1)),
+             hit(mine[0], date(2006, 7, 8)), hit(mine[1], None)]
+    assert report.album_count(found) == 3
+    text = write_results(tmp_path / "out", found, [], []).read_text(encoding="utf-8")
+    words = " ".join(" ".join(Page(text).text).split())
+    assert "4 photos found in 3 albums, 2005–2006" in words
+    assert "8 July 2006 · my own · 1 photo" in words and "my own · 1 photo" in words.split("Undated")[-1]
