@@ -339,7 +339,7 @@ def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: P
                      f"not among the downloaded photos, e.g. {unknown[0].photo.label}: left out of the scores "
                      f"(usually a typo in url/path{hint})")
     lines += [
-        f"found:   {matches_path}: {_count(ev.found, 'photo')}",
+        f"found:   {matches_path} ({_written(matches_path)}): {_count(ev.found, 'photo')}",
         f"precision {precision}   recall {recall}   F1 {f1}",
         f"TP {s.tp}   FP {s.fp}   FN {s.fn}",
     ]
@@ -489,6 +489,13 @@ def build_parser():
                    help="instead: run every query of DIR/truth/queries.csv (seed photos in DIR/truth/seeds/) "
                         "against the photos already crawled and indexed, with both strategies")
     return p
+
+
+def _written(path: Path) -> str:
+    """When a results file was written: evaluate scores whatever the last faces.match left there."""
+    import datetime as dt
+
+    return "written " + dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
