@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ import numpy as np
 
 from faces import cli
 from faces.config import UserError, load_config
+from faces.photos import manifest_photos
 
 Key = tuple[str, str]   # ("url", normalised full URL) | ("urlpath", URL path) | ("path", absolute file path)
 
@@ -284,18 +284,11 @@ def failed_downloads(manifest: Path) -> dict[Key, str]:
 
     Lines that are not JSON albums are skipped here: `python -m faces.index` already reports them.
     """
-    if not manifest.is_file():
-        return {}
     failed: dict[Key, str] = {}
-    for line in manifest.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            photos = json.loads(line).get("photos") or []
-        except (ValueError, AttributeError):     # a blank or broken line
-            continue
-        for photo in photos:
-            if isinstance(photo, dict) and photo.get("status") == "failed" and photo.get("url"):
-                for key in photo_keys(str(photo["url"]), ""):
-                    failed.setdefault(key, str(photo.get("reason") or "download failed"))
+    for _, photo in manifest_photos(manifest):
+        if photo.get("status") == "failed" and photo.get("url"):
+            for key in photo_keys(str(photo["url"]), ""):
+                failed.setdefault(key, str(photo.get("reason") or "download failed"))
     return failed
 
 

@@ -75,10 +75,14 @@ def _not_a_file(path: Path) -> str:
     return "not a file" if path.exists() else "file not found"
 
 
-def _manifest_photos(manifest: Path, problems: list[str]) -> Iterator[Listed]:
+def manifest_photos(manifest: Path, problems: list[str] | None = None) -> Iterator[tuple[dict, dict]]:
+    """(album, photo) for every photo record of the manifest, whatever its status.
+
+    A line that is not a JSON album is skipped and, when `problems` is given, named there.
+    """
     if not manifest.exists():
         return
-    with manifest.open(encoding="utf-8") as lines:
+    with manifest.open(encoding="utf-8", errors="replace") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
@@ -86,13 +90,18 @@ def _manifest_photos(manifest: Path, problems: list[str]) -> Iterator[Listed]:
                 album = json.loads(line)
                 photos = album.get("photos") or []
             except (ValueError, AttributeError):
-                problems.append(f"{manifest.name} line {number}: not a JSON album (skipped)")
+                if problems is not None:
+                    problems.append(f"{manifest.name} line {number}: not a JSON album (skipped)")
                 continue
-            album_date = _iso_date(album.get("date"))
-            for photo in photos:
-                if isinstance(photo, dict) and photo.get("status") in SAVED and photo.get("path"):
-                    yield Listed(_absolute(manifest.parent / photo["path"]), str(photo.get("url") or ""),
-                                 album_date or _iso_date(photo.get("date")), in_manifest=True)
+            yield from ((album, photo) for photo in photos if isinstance(photo, dict))
+
+
+def _manifest_photos(manifest: Path, problems: list[str]) -> Iterator[Listed]:
+    """The manifest's photos that are on disk."""
+    for album, photo in manifest_photos(manifest, problems):
+        if photo.get("status") in SAVED and photo.get("path"):
+            yield Listed(_absolute(manifest.parent / photo["path"]), str(photo.get("url") or ""),
+                         _iso_date(album.get("date")) or _iso_date(photo.get("date")), in_manifest=True)
 
 
 def _iso_date(value) -> str | None:
