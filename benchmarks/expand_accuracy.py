@@ -5,7 +5,7 @@
 DIR is a bench built by ../shared/bench/build_site.py (truth/ and site/ inside);
 the settings file's data folder holds that site crawled (`scrapy crawl albums`)
 and indexed (`python -m faces.index`). Every query of DIR/truth/queries.csv runs
-with each variant below through `faces.evaluate.run_bench`, the same scoring as
+with each variant below through `faces.bench.run_bench`, the same scoring as
 `python -m faces.evaluate --bench` (photos as the unit, counts summed over the
 queries: micro average).
 
@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from faces.config import load_config  # noqa: E402
-from faces.evaluate import bench_lines, run_bench  # noqa: E402
+from faces.bench import bench_lines, run_bench  # noqa: E402
 from faces.expand import Params  # noqa: E402
 from faces.match import search  # noqa: E402
 

@@ -13,7 +13,8 @@ import pytest
 
 from conftest import BENCH, FGNET
 from faces.config import load_config
-from faces.evaluate import BenchRun, QueryScores, Scores, bench_lines, main
+from faces.bench import BenchRun, QueryScores, bench_lines
+from faces.evaluate import Scores, main
 
 
 def test_bench_lines_sum_counts_over_queries_and_rank_the_worst():
