@@ -10,6 +10,11 @@ from typing import Callable, Sequence
 from faces.config import UserError
 
 
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """`1 photo`, `2 photos` (or `2 <plural>`): a count with its noun in the right number."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
+
+
 def parser(description: str) -> argparse.ArgumentParser:
     """An argument parser that already knows --config PATH."""
     p = argparse.ArgumentParser(description=description)

@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 
 from faces import cli
+from faces.cli import counted
 from faces.config import UserError, load_config
 from faces.photos import manifest_photos
 
@@ -317,7 +318,7 @@ def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: P
     """What `--truth` prints; `left_out`: truth photos not among the downloaded ones (not scored)."""
     s = ev.scores
     precision, recall, f1 = s.ratios()
-    lines = [f"truth:   {truth_path}: {_count(ev.truth_with_subject, 'photo')} "
+    lines = [f"truth:   {truth_path}: {counted(ev.truth_with_subject, 'photo')} "
              f"{'shows' if ev.truth_with_subject == 1 else 'show'} subject {subject}"]
     failed = [x for x in left_out if x.failed]
     unknown = [x for x in left_out if not x.failed]
@@ -331,7 +332,7 @@ def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: P
                      f"not among the downloaded photos, e.g. {unknown[0].photo.label}: left out of the scores "
                      f"(usually a typo in url/path{hint})")
     lines += [
-        f"found:   {matches_path} ({_written(matches_path)}): {_count(ev.found, 'photo')}",
+        f"found:   {matches_path} ({_written(matches_path)}): {counted(ev.found, 'photo')}",
         f"precision {precision}   recall {recall}   F1 {f1}",
         f"TP {s.tp}   FP {s.fp}   FN {s.fn}",
     ]
@@ -340,7 +341,7 @@ def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: P
     elif s.tp + s.fp == 0:
         lines.append("none of the found photos is in the truth file, so precision is not defined (n/a)")
     if ev.unlabelled:
-        lines.append(f"not scored: {_count(len(ev.unlabelled), 'found photo')} "
+        lines.append(f"not scored: {counted(len(ev.unlabelled), 'found photo')} "
                      f"{'is' if len(ev.unlabelled) == 1 else 'are'} not in the truth file "
                      f"(e.g. {ev.unlabelled[0]})")
     if show:
@@ -353,11 +354,7 @@ def report_lines(ev: Evaluation, subject: str, truth_path: Path, matches_path: P
 
 def _left_out_count(left_out: Sequence[LeftOut], subject: str) -> str:
     with_subject = sum(subject in x.photo.subjects for x in left_out)
-    return f"{_count(len(left_out), 'labelled photo')} ({with_subject} with subject {subject})"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    return f"{counted(len(left_out), 'labelled photo')} ({with_subject} with subject {subject})"
 
 
 def build_parser():

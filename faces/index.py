@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from faces import weights
-from faces.cli import parser, run
+from faces.cli import counted, parser, run
 from faces.config import FacesConfig, UserError, load_config
 from faces.images import UnreadableImage, load_rgb
 from faces.lock import crawl_running, index_lock
@@ -199,9 +199,9 @@ class IndexReport:
         detector, model, align = self.key
         lines = []
         if self.pending:
-            lines.append(f"Indexed {_count(self.indexed, 'photo')} with {detector} + {model} ({align} alignment) "
-                         f"in {_duration(self.seconds)}: {_count(self.faces, 'face')} found, "
-                         f"{_count(self.no_face, 'photo')} with no face, {len(self.failed)} failed.")
+            lines.append(f"Indexed {counted(self.indexed, 'photo')} with {detector} + {model} ({align} alignment) "
+                         f"in {_duration(self.seconds)}: {counted(self.faces, 'face')} found, "
+                         f"{counted(self.no_face, 'photo')} with no face, {len(self.failed)} failed.")
         elif not self.listed:
             lines.append("Nothing to index yet: albums.jsonl lists no saved photo and photos/ holds none"
                          + (" (the crawl is still running)." if self.crawl_pid else "."))
@@ -224,7 +224,7 @@ class IndexReport:
                 if len(rows) > shown:
                     lines.append(f"  ... and {len(rows) - shown} more (see the photo_status view in faces.sqlite)")
         if self.missing:
-            lines.append(f"{_count(len(self.missing), 'photo')} listed in albums.jsonl not on disk, "
+            lines.append(f"{counted(len(self.missing), 'photo')} listed in albums.jsonl not on disk, "
                          f"e.g. {self.missing[0]}")
         lines += self.problems
         if store_path is not None:
@@ -285,8 +285,8 @@ def _update(cfg: FacesConfig, encoder, retry_failed: bool, progress: bool | None
             extra = report.pending_files - len(jobs)
             capped = (f" (faces.workers: {cfg.workers_asked} is more than the {cfg.workers} CPU cores: "
                       f"at most {cfg.workers})" if cfg.workers_asked and encoder is None else "")
-            log.info("indexing %s%s with %s + %s (%s alignment), %s%s", _count(len(jobs), "new photo"),
-                     f" (in {report.pending_files} files: {_count(extra, 'copy', 'copies')} of another, "
+            log.info("indexing %s%s with %s + %s (%s alignment), %s%s", counted(len(jobs), "new photo"),
+                     f" (in {report.pending_files} files: {counted(extra, 'copy', 'copies')} of another, "
                      f"indexed once)" if extra else "", *key,
                      f"{workers} worker processes" if workers > 1 and encoder is None else "in this process",
                      capped)
@@ -314,7 +314,7 @@ def _update(cfg: FacesConfig, encoder, retry_failed: bool, progress: bool | None
                     store.commit()
                     uncommitted, last_commit = 0, time.monotonic()
         except KeyboardInterrupt:
-            raise KeyboardInterrupt(f"interrupted after {bar.done} of {_count(len(jobs), 'photo')}; "
+            raise KeyboardInterrupt(f"interrupted after {bar.done} of {counted(len(jobs), 'photo')}; "
                                     f"they are saved, run again to index the rest") from None
         finally:
             if hasattr(outcomes, "close"):
@@ -367,10 +367,6 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def _count(n: int, noun: str, plural: str = "") -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def _duration(seconds: float) -> str:

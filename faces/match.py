@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from faces import expand as expansion
-from faces.cli import parser, run
+from faces.cli import counted, parser, run
 from faces.config import FacesConfig, UserError, load_config
 from faces.references import ReferenceFace, embeddings, read_faces, reference_files
 from faces.store import FaceTable, Store
@@ -114,7 +114,7 @@ def summary_lines(outcome: Outcome, table: FaceTable, references: int, strategy:
     """
     found = len(outcome.found)
     rounds = round_summary(outcome.by_round)
-    lines = [f"Found {_count(found, 'photo')} of the person, one row each in matches.csv"
+    lines = [f"Found {counted(found, 'photo')} of the person, one row each in matches.csv"
              + (f": {rounds}." if rounds else ".")]
     if outcome.copies:
         lines.append(f"{outcome.copies} of these {'is a byte-identical copy' if outcome.copies == 1 else 'are byte-identical copies'} "
@@ -122,20 +122,16 @@ def summary_lines(outcome: Outcome, table: FaceTable, references: int, strategy:
                      f"the report marks them with \"also in\".")
     distinct = len({p.checksum for p in table.photos})
     extra = len(table.photos) - distinct
-    copies = (f" ({distinct} distinct: {_count(extra, 'file')} {'is a copy' if extra == 1 else 'are copies'} "
+    copies = (f" ({distinct} distinct: {counted(extra, 'file')} {'is a copy' if extra == 1 else 'are copies'} "
               f"of another)" if extra else "")
-    lines.append(f"Searched {_count(len(table), 'face')} in {_count(len(table.photos), 'indexed photo file')}{copies} "
-                 f"with {_count(references, 'reference photo')}, strategy {strategy}, in {seconds:.0f} s.")
+    lines.append(f"Searched {counted(len(table), 'face')} in {counted(len(table.photos), 'indexed photo file')}{copies} "
+                 f"with {counted(references, 'reference photo')}, strategy {strategy}, in {seconds:.0f} s.")
     if outcome.near_misses:
         best = max(h.score for h in outcome.near_misses)
-        lines.append(f"Near misses: {_count(len(outcome.near_misses), 'photo')} that did not pass (best score "
+        lines.append(f"Near misses: {counted(len(outcome.near_misses), 'photo')} that did not pass (best score "
                      f"{best:.2f}; the bar is 0.50), shown in the report, best first: if one is the person, "
                      f"add that photo to the references and run again.")
     return lines
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -184,9 +180,9 @@ def _search_and_report(cfg: FacesConfig) -> int:
 
     settings = {
         "strategy": expansion.describe(params),
-        "references": f"{cfg.references} ({_count(len(references), 'photo')})",
-        "negatives": f"{cfg.negatives} ({_count(len(negatives), 'photo')})" if cfg.negatives is not None else "none",
-        "faces": f"{_count(len(table), 'face')} in {_count(len(table.photos), 'indexed photo file')} "
+        "references": f"{cfg.references} ({counted(len(references), 'photo')})",
+        "negatives": f"{cfg.negatives} ({counted(len(negatives), 'photo')})" if cfg.negatives is not None else "none",
+        "faces": f"{counted(len(table), 'face')} in {counted(len(table.photos), 'indexed photo file')} "
                  f"({cfg.detector_backend} detector, "
                  f"{cfg.model_name} model, {cfg.alignment} alignment)",
     }

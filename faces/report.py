@@ -44,6 +44,7 @@ from urllib.parse import quote, urlsplit
 
 from PIL import Image, ImageOps
 
+from faces.cli import counted
 from faces.config import UserError
 from faces.images import IMAGE_SUFFIXES, open_image, to_rgb
 
@@ -325,10 +326,6 @@ def _round_label(iteration: int) -> str:
     return f"round {iteration}"    # round 0 too: the name faces.match's output, matches.csv and the README use
 
 
-def _plural(n: int, word: str, plural: str = "") -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
-
-
 _DATE_PREFIX = re.compile(r"^(\d{4}-\d{2}-\d{2}|undated)[ _-]*", re.IGNORECASE)
 
 
@@ -511,7 +508,7 @@ def render_report(found: Sequence[FaceHit], references: Sequence[FaceHit], near_
     parts = [f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_h(f"{_plural(len(found), 'photo')} found")} – faces report</title>
+<title>{_h(f"{counted(len(found), 'photo')} found")} – faces report</title>
 <style>{CSS}</style></head><body>
 <header>
 <h1>Photos of the person</h1>
@@ -519,7 +516,7 @@ def render_report(found: Sequence[FaceHit], references: Sequence[FaceHit], near_
 <b>{n_albums}</b> {"album" if n_albums == 1 else "albums"}{_h(span)}</p>
 {f'<p class="muted">{same_photo} of them {"is a byte-identical copy" if same_photo == 1 else "are byte-identical copies"} of another found photo (the same picture in two albums): marked “also in”.</p>' if same_photo else ""}
 <p class="muted">Run on {_h(ran_at.strftime("%Y-%m-%d %H:%M"))} ·
-{_plural(len(references), "reference face")} · {_plural(len(near_misses), "near miss", "near misses")} shown ·
+{counted(len(references), "reference face")} · {counted(len(near_misses), "near miss", "near misses")} shown ·
 the photos are in <a href="photos/">photos/</a>, the list in <a href="matches.csv">matches.csv</a></p>
 <ul class="stats">"""]
     for it in sorted(rounds):
@@ -555,9 +552,9 @@ the photos are in <a href="photos/">photos/</a>, the list in <a href="matches.cs
     for year, albums in groups:
         count = sum(len(hits) for _, hits in albums)
         parts.append(f'<h2 id="{"y" + str(year) if year else "undated"}">{year or "Undated"} '
-                     f'<span class="muted">· {_plural(count, "photo")}</span></h2><div class="year">')
+                     f'<span class="muted">· {counted(count, "photo")}</span></h2><div class="year">')
         for heading, hits in albums:
-            parts.append(f'<section class="album"><h3>{_h(heading)} <span class="n">· {_plural(len(hits), "photo")}'
+            parts.append(f'<section class="album"><h3>{_h(heading)} <span class="n">· {counted(len(hits), "photo")}'
                          f'</span></h3><div class="grid">')
             for h in hits:
                 copy = copies.get(h.path)
