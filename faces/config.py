@@ -188,13 +188,9 @@ def _check_negatives(cfg: FacesConfig) -> None:
     refs, negs = cfg.references, cfg.negatives
     if refs is None or negs is None:
         return
-    if refs == negs:
-        problem = "is also the references folder"
-    elif negs.is_relative_to(refs):
-        problem = f"is inside the references folder {refs}"
-    elif refs.is_relative_to(negs):
-        problem = f"contains the references folder {refs}"
-    else:
+    problem = {"same": "is also the references folder", "inside": f"is inside the references folder {refs}",
+               "contains": f"contains the references folder {refs}"}.get(_overlap(negs, refs))
+    if problem is None:
         return
     raise UserError(f"{cfg.config_path}: faces.negatives: {negs} {problem}: the person's own photos would count against them and "
                     f"nothing would be found (keep the photos of other people in a folder of their own)")
@@ -212,16 +208,26 @@ def _check_output(cfg: FacesConfig, from_command_line: set[str]) -> None:
     where = "--output" if "output" in from_command_line else f"{cfg.config_path}: faces.output"
     for name, folder in (("photos folder", cfg.photos_dir), ("references folder", cfg.references),
                          ("negatives folder", cfg.negatives)):
-        if folder is None:
-            continue
-        if out == folder or out.is_relative_to(folder):
-            problem = (f"is the {name}" if out == folder else f"is inside the {name} {folder}") + \
+        relation = _overlap(out, folder) if folder is not None else None
+        if relation in ("same", "inside"):
+            problem = (f"is the {name}" if relation == "same" else f"is inside the {name} {folder}") + \
                 ": later runs would read the results as photos"
-        elif folder.is_relative_to(out):
+        elif relation == "contains":
             problem = f"contains the {name} {folder}: the results would be mixed with the photos they come from"
         else:
             continue
         raise UserError(f"{where}: {out} {problem} (choose an output folder apart from it)")
+
+
+def _overlap(folder: Path, other: Path) -> str | None:
+    """How `folder` stands to `other`: "same", "inside" it, "contains" it, or None when apart."""
+    if folder == other:
+        return "same"
+    if folder.is_relative_to(other):
+        return "inside"
+    if other.is_relative_to(folder):
+        return "contains"
+    return None
 
 
 def _check_names(path: Path, prefix: str, keys: dict, known: tuple[str, ...]) -> None:
