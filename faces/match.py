@@ -57,7 +57,13 @@ class Outcome:
     found: list            # faces.report.FaceHit, one per photo file: the rows of matches.csv
     near_misses: list      # faces.report.FaceHit, one per photo file
     by_round: Counter      # photo files found per round
-    copies: int = 0        # found files whose bytes equal those of another found file
+
+    @property
+    def copies(self) -> int:
+        """Found files whose bytes equal those of another found file (as report.html counts them)."""
+        from faces.report import copies_among
+
+        return copies_among(self.found)
 
 
 def hits(table: FaceTable, result: expansion.Expansion) -> Outcome:
@@ -78,8 +84,7 @@ def hits(table: FaceTable, result: expansion.Expansion) -> Outcome:
     for h in found:
         files_of.setdefault(checksum[h.path], []).append(h.path)
     found = [replace(h, same_as=tuple(p for p in files_of[checksum[h.path]] if p != h.path)) for h in found]
-    return Outcome(found, [hit(i) for i in result.near_misses], Counter(h.iteration for h in found),
-                   copies=sum(len(files) - 1 for files in files_of.values()))
+    return Outcome(found, [hit(i) for i in result.near_misses], Counter(h.iteration for h in found))
 
 
 def reference_hits(faces: Sequence[ReferenceFace]) -> list:

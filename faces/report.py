@@ -397,6 +397,12 @@ def album_groups(found: Sequence[FaceHit]) -> list[tuple[int | None, list[tuple[
     return list(years.items())
 
 
+def copies_among(found: Sequence[FaceHit]) -> int:
+    """How many found files repeat the bytes of another found file: each group of same_as counts all but one."""
+    groups = {frozenset((h.path, *h.same_as)) for h in found if h.same_as}
+    return sum(len(group) - 1 for group in groups)
+
+
 def album_count(found: Iterable[FaceHit]) -> int:
     """How many albums the photos come from: an album is a folder (with its title, when the crawl
     gave one). A folder of photos put in by hand is one album even when their EXIF dates differ,
@@ -503,7 +509,7 @@ def render_report(found: Sequence[FaceHit], references: Sequence[FaceHit], near_
     span = (f", {years[0]}–{years[-1]}" if len(years) > 1 else f", {years[0]}") if years else ""
     rounds = Counter(h.iteration for h in found)
     captions = caption_names(h.path for h in [*found, *references, *near_misses])
-    same_photo = sum(bool(h.same_as) for h in found) - len({frozenset((h.path, *h.same_as)) for h in found if h.same_as})
+    same_photo = copies_among(found)
 
     parts = [f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
