@@ -18,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
+from faces.cli import counted
 from faces.config import UserError
 from faces.images import UnreadableImage, image_files, load_rgb
 
@@ -92,7 +93,7 @@ def dropped_by_settings(encoder: Encoder, rgb) -> str | None:
     found = unlimited.detect(rgb)
     if not found:
         return None
-    faces = f"the detector found {len(found)} face{'s' if len(found) > 1 else ''}"
+    faces = f"the detector found {counted(len(found), 'face')}"
     large_enough = [d for d in found if d.size >= detector.min_face_size]
     if not large_enough:
         size = max(d.size for d in found)
